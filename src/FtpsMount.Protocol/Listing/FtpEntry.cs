@@ -30,4 +30,10 @@ public sealed record FtpEntry
 
     public string? Owner { get; init; }
     public string? Group { get; init; }
+
+    /// <summary>The MLSD/MLST "perm" fact as sent (RFC 3659 §7.5.5, e.g. "adfrw"); null for LIST entries.</summary>
+    public string? Permissions { get; init; }
+
+    /// <summary>The MLSD/MLST "unique" fact (RFC 3659 §7.5.2): equal values name the same object; null when absent.</summary>
+    public string? UniqueId { get; init; }
 }
