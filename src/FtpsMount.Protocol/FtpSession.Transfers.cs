@@ -209,6 +209,13 @@ public sealed partial class FtpSession
         var hint = _options.Data.Type == DataConnectionType.Passive
             ? "The data connection (passive mode) could not be set up. A firewall or NAT between you and the server may block the server's passive port range, or the server may require TLS session reuse. Try --active, or ask the administrator to open the passive ports."
             : "The server could not connect back (active mode). A firewall or NAT on your side probably blocks incoming connections; passive mode (the default) usually works better.";
+        if (verdict is { IsSuccess: false } && verdict.Code is not (425 or 426))
+        {
+            // The server refused the command itself (550 no such file, 553 bad name...): that is the real cause;
+            // the failed data connection is only its consequence.
+            return new FtpReplyException(command, verdict);
+        }
+
         var message = $"{ControlChannel_Verb(command)}: {ex.Message}" + (verdict is null ? string.Empty : $" Server said: {verdict}.") + " " + hint;
         return verdict is { IsSuccess: false }
             ? new FtpConnectionException(message, new FtpReplyException(ControlChannel_Verb(command), verdict))
