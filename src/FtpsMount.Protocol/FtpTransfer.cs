@@ -211,8 +211,15 @@ public sealed class FtpTransfer : Stream
                 return;
             }
 
+            // Resynchronise. ABOR makes every server finish the transfer now (some send nothing for a cut transfer
+            // until asked); NOOP's 200 is the sentinel that marks the end of what the transfer and ABOR produce.
+            // Both the sentinel and at least one final reply must be consumed, in whatever order they come:
+            // RFC 959 says 426 then 226; servers also send 226 then 225, a lone 225, 451, or answer NOOP first.
+            await _control.SendAsync("ABOR", cts.Token).ConfigureAwait(false);
             await _control.SendAsync("NOOP", cts.Token).ConfigureAwait(false);
-            while (true)
+            var finalSeen = !first.IsPositivePreliminary;
+            var noopSeen = false;
+            while (!(finalSeen && noopSeen))
             {
                 var reply = await _control.ReadReplyAsync(cts.Token, _session.Timeouts.Abort).ConfigureAwait(false);
                 seen.Add(reply.Code);
@@ -222,9 +229,13 @@ public sealed class FtpTransfer : Stream
                     return;
                 }
 
-                if (reply.Code == 200)
+                if (reply.Code == 200 && !noopSeen)
                 {
-                    break;
+                    noopSeen = true;
+                }
+                else if (!reply.IsPositivePreliminary)
+                {
+                    finalSeen = true;
                 }
 
                 if (seen.Count > 8)
