@@ -37,6 +37,9 @@ public sealed class FtpConnectionException : FtpException
 {
     public FtpConnectionException(string message) : base(message) { }
     public FtpConnectionException(string message, Exception? inner) : base(message, inner) { }
+
+    /// <summary>The server's last word when it closed the connection (e.g. 421 too many connections), if any.</summary>
+    public FtpReply? Reply { get; init; }
 }
 
 /// <summary>An operation did not complete within its configured timeout.</summary>

@@ -69,6 +69,9 @@ public sealed partial class FtpSession : IAsyncDisposable
     public bool Utf8 { get; private set; }
 
     public bool IsUsable => !_disposed && !_control.IsBroken;
+
+    /// <summary>True while an operation or an open transfer holds the session.</summary>
+    public bool IsBusy => Volatile.Read(ref _busy) != 0;
     public string? UnusableReason => _disposed ? "disposed" : _control.BrokenReason;
 
     /// <summary>How early-stopped transfers ended: how many left the session usable, how many did not.</summary>
@@ -198,7 +201,7 @@ public sealed partial class FtpSession : IAsyncDisposable
         {
             _control.MarkBroken("bad greeting");
             throw greeting.Code == 421
-                ? new FtpConnectionException($"The server refused the connection: {greeting}")
+                ? new FtpConnectionException($"The server refused the connection: {greeting}") { Reply = greeting }
                 : new FtpProtocolException($"Unexpected greeting from the server: {greeting}");
         }
 
@@ -276,7 +279,7 @@ public sealed partial class FtpSession : IAsyncDisposable
     {
         if (reply.Code == 421)
         {
-            return new FtpConnectionException($"The server closed the session during login: {reply}");
+            return new FtpConnectionException($"The server closed the session during login: {reply}") { Reply = reply };
         }
 
         // 530/534/550 after TLS: "TLS required" and wrong password are both 530 on some servers.
