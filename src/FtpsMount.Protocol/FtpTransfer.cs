@@ -92,7 +92,7 @@ public sealed class FtpTransfer : Stream
         {
             throw new FtpTimeoutException($"{ControlChannel.Verb(_command)}: no data for {_session.Timeouts.DataIdle.TotalSeconds:0.#} s; the transfer stalled.");
         }
-        catch (Exception ex) when (ex is IOException or SocketException)
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
             throw new FtpConnectionException($"{ControlChannel.Verb(_command)}: the data connection failed after {_bytes} bytes: {ex.Message}", ex);
         }
@@ -127,7 +127,7 @@ public sealed class FtpTransfer : Stream
         {
             throw new FtpTimeoutException($"{ControlChannel.Verb(_command)}: the server accepted no data for {_session.Timeouts.DataIdle.TotalSeconds:0.#} s.");
         }
-        catch (Exception ex) when (ex is IOException or SocketException)
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
             throw new FtpConnectionException($"{ControlChannel.Verb(_command)}: the data connection failed after {_bytes} bytes: {ex.Message}", ex);
         }
