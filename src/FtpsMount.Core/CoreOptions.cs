@@ -70,9 +70,11 @@ public sealed record CacheOptions
     /// <summary>Size limit of the metadata cache, in entries (one per listed directory, attribute or negative name).</summary>
     public long MetadataEntryLimit { get; init; } = 200_000;
 
-    /// <summary><c>--block-size</c>: unit of the read cache and of range requests. 1 MiB is a placeholder: the default
-    /// will be chosen by measurement (sequential and random throughput over loopback and WAN).</summary>
-    public int BlockSize { get; init; } = 1024 * 1024;
+    /// <summary><c>--block-size</c>: unit of the read cache and of range requests. Measured over loopback vsftpd
+    /// (TLS 1.3): a cold random read costs ~4 ms of fixed setup (EPSV, REST, RETR, data TLS handshake) plus transfer
+    /// time proportional to the block (~3.9 ms per MiB), while sequential reads stream on one RETR whatever the block
+    /// size. 256 KiB keeps random reads near the fixed cost without multiplying cache entries.</summary>
+    public int BlockSize { get; init; } = 256 * 1024;
 
     /// <summary><c>--cache-size</c>: memory budget of the read cache, in bytes.</summary>
     public long CacheSizeBytes { get; init; } = 256L * 1024 * 1024;
@@ -89,8 +91,10 @@ public sealed record CacheOptions
     /// <summary>Largest read-ahead window of a sequential reader.</summary>
     public long ReadAheadMax { get; init; } = 8L * 1024 * 1024;
 
-    /// <summary>Files at least this large, read sequentially, are fetched as parallel ranges over several sessions.</summary>
-    public long ParallelRangeThreshold { get; init; } = 64L * 1024 * 1024;
+    /// <summary>Files at least this large, read sequentially, are fetched as parallel ranges over several sessions.
+    /// Off by default (<see cref="long.MaxValue"/>): over loopback one stream was always faster (each range costs a RETR
+    /// and an abort); parallel ranges pay off on high-latency links, where this should be set (e.g. 64 MiB).</summary>
+    public long ParallelRangeThreshold { get; init; } = long.MaxValue;
 
     public void Validate()
     {

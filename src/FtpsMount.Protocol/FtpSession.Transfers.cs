@@ -149,7 +149,19 @@ public sealed partial class FtpSession
                     throw new FtpReplyException(command, reply);
                 }
 
-                var stream = await AwaitWithDeadline(connectTask, commandDeadline, command, ct).ConfigureAwait(false);
+                DataConnection stream;
+                try
+                {
+                    stream = await AwaitWithDeadline(connectTask, commandDeadline, command, ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or (FtpException and not FtpTimeoutException))
+                {
+                    // The server accepted the command (1xx) but the data connection failed: its final reply (425/426)
+                    // is still to come at some point, so this conversation is out of step. Drop the session.
+                    _control.MarkBroken("data connection failed after the server accepted " + ControlChannel_Verb(command));
+                    throw ex as FtpException ?? DataConnectionFailure(command, ex, null);
+                }
+
                 handedOver = true;
                 return new FtpTransfer(this, _control, command, stream.Socket, stream.Stream, stream.Tls, Task.FromResult(reply), upload, _log);
             }
@@ -256,11 +268,11 @@ public sealed partial class FtpSession
         if (listener is not null)
         {
             socket = await listener.AcceptAsync(ct).ConfigureAwait(false);
-            var remote = (IPEndPoint)socket.RemoteEndPoint!;
-            if (!remote.Address.Equals(_control.RemoteEndPoint.Address))
+            var caller = (IPEndPoint)socket.RemoteEndPoint!;
+            if (!caller.Address.Equals(_control.RemoteEndPoint.Address))
             {
                 socket.Dispose();
-                throw new FtpSecurityException($"Refused an active-mode data connection from {remote.Address}: only the server ({_control.RemoteEndPoint.Address}) may connect.");
+                throw new FtpSecurityException($"Refused an active-mode data connection from {caller.Address}: only the server ({_control.RemoteEndPoint.Address}) may connect.");
             }
 
             socket.NoDelay = true;
@@ -270,17 +282,19 @@ public sealed partial class FtpSession
             socket = passive!;
         }
 
+        // Read the peer before the handshake: once the server resets the connection, RemoteEndPoint throws.
+        var remote = (IPEndPoint)socket.RemoteEndPoint!;
         var network = new NetworkStream(socket, ownsSocket: false);
         if (!Security.DataProtected)
         {
-            RecordDataConnection(new DataConnectionInfo(_lastDataMode, (IPEndPoint)socket.RemoteEndPoint!, null));
+            RecordDataConnection(new DataConnectionInfo(_lastDataMode, remote, null));
             return new DataConnection(socket, network, null);
         }
 
         try
         {
             var tls = await _tls!.ConnectDataAsync(network, _control.Tls!, ServerName, ct).ConfigureAwait(false);
-            RecordDataConnection(new DataConnectionInfo(_lastDataMode, (IPEndPoint)socket.RemoteEndPoint!, tls.Info));
+            RecordDataConnection(new DataConnectionInfo(_lastDataMode, remote, tls.Info));
             return new DataConnection(socket, tls, tls);
         }
         catch

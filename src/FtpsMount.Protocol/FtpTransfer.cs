@@ -247,7 +247,7 @@ public sealed class FtpTransfer : Stream
 
             _session.Aborts.Record(kept: !_control.IsBroken, string.Join(",", seen));
         }
-        catch (Exception ex) when (ex is FtpException or OperationCanceledException or IOException)
+        catch (Exception ex) when (ex is FtpException or OperationCanceledException or IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
             _control.MarkBroken("could not resynchronise after stopping a transfer early: " + ex.Message);
             _session.Aborts.Record(kept: false, string.Join(",", seen));

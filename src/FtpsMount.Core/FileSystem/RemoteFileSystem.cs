@@ -81,7 +81,29 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
         Guard(FsOperation.List, path, async () =>
         {
             path = NormalizePath(path);
-            var entries = await _meta.ListAsync(path, cancellationToken).ConfigureAwait(false);
+            IReadOnlyCollection<FsAttributes> entries;
+            try
+            {
+                entries = await _meta.ListAsync(path, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Servers refuse listing a file with the same 550 as a missing path (vsftpd "Failed to change
+                // directory", pure-ftpd "Can't check for file existence"): tell the two apart by looking the path up.
+                var attributes = await _meta.LookupAsync(path, cancellationToken).ConfigureAwait(false);
+                if (attributes is null)
+                {
+                    throw new FsException(FsError.NotFound, $"{path}: no such directory", ex);
+                }
+
+                if (!attributes.IsDirectory)
+                {
+                    throw new FsException(FsError.NotADirectory, $"{path}: not a directory", ex);
+                }
+
+                throw;
+            }
+
             var result = new List<FsAttributes>(entries.Count);
             foreach (var entry in entries)
             {
@@ -107,7 +129,8 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             }
         }
 
-        return attributes;
+        // Closed, but the upload has not landed yet (write-back, or a failed close being retried).
+        return _writes.TryGetLength(path, out var pending) ? attributes with { Size = pending } : attributes;
     }
 
     private async Task<FsAttributes?> FetchEntryAsync(string path, CancellationToken ct)
@@ -360,6 +383,8 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
                 throw new FsException(FsError.IsADirectory, $"{path}: is a directory (use rmdir)");
             }
 
+            // A pending upload of this file must not recreate it after the delete.
+            await _writes.ForgetAsync(path, cancellationToken).ConfigureAwait(false);
             await RunAsync(FsOperation.Delete, path, (s, c) => s.DeleteFileAsync(path, c), idempotent: false, cancellationToken).ConfigureAwait(false);
             _meta.Remove(path, wasDirectory: false);
             _blocks.Invalidate(path);
@@ -454,15 +479,28 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
                 {
                     throw new FsException(FsError.NotADirectory, $"{to}: not a directory");
                 }
+
+                if (target.IsDirectory && (await _meta.ListAsync(to, cancellationToken).ConfigureAwait(false)).Count > 0)
+                {
+                    // rename(2) replaces only an empty directory.
+                    throw new FsException(FsError.DirectoryNotEmpty, $"{to}: directory not empty");
+                }
             }
 
-            // Pending writes land under the old name first, so the rename moves complete content.
+            // Pending writes land under the old name first, so the rename moves complete content (a new file waiting
+            // for write-back is not on the server yet and RNFR would not find it).
+            await _writes.FlushPathAsync(from, cancellationToken).ConfigureAwait(false);
             foreach (var handle in HandlesUnder(from))
             {
                 if (handle.Writer is { IsDirty: true } w)
                 {
                     await w.FlushAsync(cancellationToken).ConfigureAwait(false);
                 }
+            }
+
+            if (target is { IsDirectory: false })
+            {
+                await _writes.ForgetAsync(to, cancellationToken).ConfigureAwait(false);
             }
 
             try
@@ -485,14 +523,10 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
                 await RunAsync(FsOperation.Rename, from, (s, c) => s.RenameAsync(from, to, c), idempotent: false, cancellationToken).ConfigureAwait(false);
             }
 
+            _writes.Renamed(from, to);
             foreach (var handle in HandlesUnder(from))
             {
-                var moved = to + handle.Path[from.Length..];
-                handle.Path = moved;
-                if (handle.Writer is { } w)
-                {
-                    w.Path = moved;
-                }
+                handle.Path = to + handle.Path[from.Length..];
             }
 
             _blocks.Invalidate(from);
