@@ -141,6 +141,18 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
         }
 
         var entry = await _pool.ExecuteAsync(SessionUse.Metadata, (s, c) => s.GetEntryAsync(path, c), idempotent: true, ct).ConfigureAwait(false);
+        if (entry is { Type: FtpEntryType.Directory, Modified: null })
+        {
+            // Without MLST a directory is only known to exist (CWD worked; vsftpd has no MDTM for directories).
+            // Its parent's listing has its date and mode, and is worth caching for the siblings anyway.
+            var siblings = await _meta.ListAsync(FtpPath.GetParent(path), ct).ConfigureAwait(false);
+            var listed = siblings.FirstOrDefault(e => e.Name == FtpPath.GetName(path));
+            if (listed is not null)
+            {
+                return listed;
+            }
+        }
+
         return entry is null ? null : ToAttributes(entry, FtpPath.GetName(path));
     }
 

@@ -1,0 +1,236 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using FtpsMount.Core.FileSystem;
+using FtpsMount.Fuse;
+using FtpsMount.Protocol;
+using FtpsMount.Protocol.Listing;
+
+namespace FtpsMount.Cli.Commands;
+
+/// <summary>
+/// <c>ftpsmount mount URL|PROFILE MOUNTPOINT [options]</c>: foreground by default — Ctrl-C or SIGTERM unmounts cleanly
+/// after pending uploads finished — or <c>--daemon</c> to detach once the mount is live. Before mounting it logs in
+/// once, so a wrong password, an untrusted certificate or a missing directory is reported here, not as EIO later.
+/// </summary>
+internal static class MountCommand
+{
+    public const string DaemonChildVariable = "FTPSMOUNT_DAEMON_CHILD";
+
+    /// <summary>The arguments after -o expansion and profile substitution (what a daemon child is started with).</summary>
+    internal static string[] EffectiveArguments { get; set; } = [];
+
+    public static Command Create(out ISet<string> knownFlags)
+    {
+        var connection = new ConnectionOptions();
+        var mount = new MountOptions();
+        var url = new Argument<string>("url") { Description = "ftpes://user@host[:port]/dir, ftps://... (implicit), or a profile name from ~/.config/ftpsmount/config.json" };
+        var point = new Argument<string>("mountpoint") { Description = "An existing empty directory." };
+        var command = new Command("mount", "Mount an FTPS server (or one of its directories) on a local directory.") { url, point };
+        connection.AddTo(command);
+        mount.AddTo(command);
+        knownFlags = new HashSet<string>(command.Options.SelectMany(o => o.Aliases.Append(o.Name)), StringComparer.Ordinal);
+        command.SetAction(async (result, ct) =>
+        {
+            var log = new StderrLogger(connection.LogLevel(result));
+            try
+            {
+                return await RunAsync(result, connection, mount, result.GetValue(url)!, result.GetValue(point)!, log, ct).ConfigureAwait(false);
+            }
+            catch (FuseMountException ex)
+            {
+                Console.Error.WriteLine("error: " + ex.Message);
+                return ex.Failure is FuseMountFailure.MountPointMissing or FuseMountFailure.MountPointNotADirectory or FuseMountFailure.MountPointNotEmpty or FuseMountFailure.MountPointBusy
+                    ? ExitCodes.Usage
+                    : ExitCodes.Failure;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                return ErrorReporter.Report(ex, Console.Error);
+            }
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult result, ConnectionOptions connection, MountOptions mount, string urlText, string mountPoint, IFtpLogger log, CancellationToken ct)
+    {
+        var url = FtpsUrl.Parse(urlText);
+        var ftps = connection.Build(result, url);
+        var credentials = connection.Credentials(result, url);
+        var core = mount.BuildCore(result);
+        var fuse = mount.BuildFuse(result, core);
+        var fullMountPoint = Path.GetFullPath(mountPoint);
+        if (ftps.Tls.Trust.Insecure)
+        {
+            Console.Error.WriteLine("WARNING: --insecure: the server's certificate is NOT checked. Anyone on the network path can read and change this mount's traffic, including your password.");
+        }
+
+        if (result.GetValue(mount.Daemon) && Environment.GetEnvironmentVariable(DaemonChildVariable) != "1")
+        {
+            return await DaemonizeAsync(result, mount, fullMountPoint, credentials, ct).ConfigureAwait(false);
+        }
+
+        // Log in once before mounting: errors a person can act on come out here, with the right exit code.
+        string root;
+        await using (var probe = await FtpSession.ConnectAsync(ftps, credentials, log: log, cancellationToken: ct).ConfigureAwait(false))
+        {
+            root = url.ResolvePath(probe.HomeDirectory);
+            var entry = root == "/" ? null : await probe.GetEntryAsync(root, ct).ConfigureAwait(false);
+            if (root != "/" && entry is null)
+            {
+                throw new CliException(ExitCodes.NotFound, $"{root}: no such directory on the server.");
+            }
+
+            if (entry is { Type: not FtpEntryType.Directory })
+            {
+                throw new CliException(ExitCodes.Usage, $"{root} is a file on the server; mount a directory.");
+            }
+        }
+
+        var fs = new SubtreeFileSystem(new RemoteFileSystem(ftps, credentials, core, log), root);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        using var status = new StatusFile(url.ToString(), fullMountPoint, fs);
+        try
+        {
+            await Task.Factory.StartNew(
+                () => FuseMount.Run(fs, fullMountPoint, fuse, stop.Token, log, () =>
+                {
+                    status.Start();
+                    Console.Error.WriteLine($"mounted {url} on {fullMountPoint} (Ctrl-C or `ftpsmount unmount {fullMountPoint}` to unmount)");
+                }),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        }
+        finally
+        {
+            Console.Error.WriteLine("unmounted; finishing pending uploads...");
+            var failed = await fs.DrainAsync(TimeSpan.FromMinutes(5), CancellationToken.None).ConfigureAwait(false);
+            await fs.DisposeAsync().ConfigureAwait(false);
+            foreach (var path in failed)
+            {
+                Console.Error.WriteLine($"error: the upload of {path} did not complete; its data is kept in the staging directory.");
+            }
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Starts this same command again in its own session (setsid), logging to a file, and returns once the
+    /// mount is live. The password travels in the child's environment (readable only by this user), never argv.</summary>
+    private static async Task<int> DaemonizeAsync(ParseResult result, MountOptions mount, string mountPoint, FtpCredentials credentials, CancellationToken ct)
+    {
+        var logFile = result.GetValue(mount.LogFile) ?? DefaultLogFile(mountPoint);
+        Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("exec setsid \"$0\" \"$@\" </dev/null >>\"$FTPSMOUNT_LOG\" 2>&1");
+        var self = Environment.ProcessPath ?? "ftpsmount";
+        start.ArgumentList.Add(self);
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(MountCommand).Assembly.Location);
+        }
+
+        foreach (var arg in EffectiveArguments.Where(a => a != "--daemon"))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment[DaemonChildVariable] = "1";
+        start.Environment["FTPSMOUNT_LOG"] = logFile;
+        start.Environment[PasswordSource.EnvironmentVariable] = credentials.Password;
+        using var child = Process.Start(start) ?? throw new CliException(ExitCodes.Failure, "could not start the background process");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (MountState.IsMounted(mountPoint))
+            {
+                Console.Error.WriteLine($"mounted on {mountPoint} (background pid {child.Id}, log {logFile})");
+                return ExitCodes.Ok;
+            }
+
+            if (child.HasExited)
+            {
+                Console.Error.WriteLine($"the background mount process exited with {child.ExitCode}; last lines of {logFile}:");
+                foreach (var line in File.Exists(logFile) ? File.ReadLines(logFile).TakeLast(15) : [])
+                {
+                    Console.Error.WriteLine("  " + line);
+                }
+
+                return child.ExitCode == 0 ? ExitCodes.Failure : child.ExitCode;
+            }
+
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+
+        Console.Error.WriteLine($"error: the mount did not appear within 60 s; see {logFile}. The background process (pid {child.Id}) was stopped.");
+        child.Kill();
+        return ExitCodes.Failure;
+    }
+
+    private static string DefaultLogFile(string mountPoint)
+    {
+        var cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        if (string.IsNullOrEmpty(cache))
+        {
+            cache = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        }
+
+        return Path.Combine(cache, "ftpsmount", mountPoint.Trim('/').Replace('/', '_') + ".log");
+    }
+
+    /// <summary>
+    /// Applies -o expansion and profile substitution so every form reaches the same parser:
+    /// <c>ftpsmount mount URL|PROFILE MOUNTPOINT -o a,b=c</c>, and the mount(8) helper form
+    /// <c>ftpsmount URL|PROFILE MOUNTPOINT -o ...</c> (which also implies --daemon, as mount(8) expects).
+    /// </summary>
+    public static string[] Preprocess(string[] args, ISet<string> knownFlags, ISet<string> commandNames)
+    {
+        if (args.Length == 0)
+        {
+            return args;
+        }
+
+        var list = args.ToList();
+        var profiles = new Lazy<IReadOnlyDictionary<string, Profile>>(() => Profiles.Load(Profiles.DefaultPath()));
+        if (!commandNames.Contains(list[0]) && !list[0].StartsWith('-') && (list[0].Contains("://", StringComparison.Ordinal) || profiles.Value.ContainsKey(list[0])))
+        {
+            list.Insert(0, "mount");
+            list.Add("--daemon");
+        }
+
+        if (list[0] != "mount")
+        {
+            return args;
+        }
+
+        var expanded = MountArguments.Expand(list, knownFlags).ToList();
+        if (expanded.Count > 1 && !expanded[1].Contains("://", StringComparison.Ordinal) && !expanded[1].StartsWith('-'))
+        {
+            if (!profiles.Value.TryGetValue(expanded[1], out var profile))
+            {
+                throw new CliException(ExitCodes.Usage, $"\"{expanded[1]}\" is neither a URL nor a profile in {Profiles.DefaultPath()}.");
+            }
+
+            expanded[1] = profile.Url;
+            var positional = expanded.Skip(2).TakeWhile(a => !a.StartsWith('-')).Count();
+            if (positional == 0)
+            {
+                expanded.Insert(2, profile.MountPoint ?? throw new CliException(ExitCodes.Usage, $"profile \"{profile.Name}\" has no mountPoint; give one on the command line."));
+            }
+
+            expanded.AddRange(Profiles.ToArguments(profile, expanded));
+        }
+
+        return expanded.Distinct(StringComparer.Ordinal).Count() == expanded.Count || !expanded.Contains("--daemon")
+            ? expanded.ToArray()
+            : DedupDaemon(expanded);
+    }
+
+    private static string[] DedupDaemon(List<string> args)
+    {
+        var seen = false;
+        return args.Where(a => a != "--daemon" || !seen && (seen = true)).ToArray();
+    }
+}
