@@ -41,6 +41,19 @@ public abstract class TlsStream : Stream
     /// <summary>Sends close_notify, then waits at most <paramref name="peerWait"/> for the peer's close_notify
     /// (TimeSpan.Zero: do not wait). Never throws for a peer that just closes; throws only on cancellation.</summary>
     public abstract Task ShutdownAsync(TimeSpan peerWait, CancellationToken cancellationToken);
+
+    // A TLS connection is a non-seekable byte stream, whichever engine runs it.
+    public sealed override bool CanSeek => false;
+    public sealed override long Length => throw new NotSupportedException();
+
+    public sealed override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public sealed override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public sealed override void SetLength(long value) => throw new NotSupportedException();
 }
 
 /// <summary>Judges a server certificate. Throws <see cref="CertificateRejectedException"/> to refuse it.</summary>

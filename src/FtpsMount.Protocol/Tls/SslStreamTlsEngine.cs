@@ -369,15 +369,6 @@ public sealed class SslStreamTlsEngine : ITlsEngine
         public override Task FlushAsync(CancellationToken cancellationToken) => ssl.FlushAsync(cancellationToken);
         public override bool CanRead => ssl.CanRead;
         public override bool CanWrite => ssl.CanWrite;
-        public override bool CanSeek => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
