@@ -16,7 +16,7 @@ internal sealed unsafe partial class FuseAdapter
     /// signal-based interruption of workers that run .NET code; timeouts bound every request instead.</item>
     /// <item>auto_cache (default) or kernel_cache: keep the kernel page cache across opens while the file's mtime and
     /// size are unchanged; with FUSE_CAP_AUTO_INVAL_DATA the kernel also drops it when a getattr shows a change.</item>
-    /// <item>max_read/max_write/max_readahead within what the kernel offers; FUSE_CAP_ATOMIC_O_TRUNC (open gets
+    /// <item>max_read/max_write, max_readahead (see NegotiateReadahead); FUSE_CAP_ATOMIC_O_TRUNC (open gets
     /// O_TRUNC instead of a separate truncate), FUSE_CAP_READDIRPLUS always (READDIRPLUS_AUTO off: attributes come with
     /// every listing at no cost to us), no writeback cache (close() must see upload errors), time_gran = 1 s (FTP).
     /// libfuse 3 has no FUSE_CAP_BIG_WRITES flag: large writes are always on and bounded by max_write.</item>

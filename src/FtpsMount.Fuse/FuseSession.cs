@@ -107,8 +107,10 @@ internal sealed unsafe class FuseSession : IDisposable
             {
                 try
                 {
-                    AwaitInit();
-                    mounted?.Invoke();
+                    if (AwaitInit())
+                    {
+                        mounted?.Invoke();
+                    }
                 }
                 catch
                 {
@@ -124,6 +126,12 @@ internal sealed unsafe class FuseSession : IDisposable
             if (_loopException is not null)
             {
                 throw new FuseMountException(FuseMountFailure.LoopFailed, $"the FUSE request loop of {_mountPoint} failed: {_loopException.Message}", _loopException);
+            }
+
+            if (!_adapter.Initialized && !_stopRequested)
+            {
+                throw new FuseMountException(FuseMountFailure.LoopFailed,
+                    $"the FUSE connection of {_mountPoint} ended before the kernel initialised it (loop result {_loopResult}){LibFuseErrors()}");
             }
 
             if (_loopResult != 0 && !_stopRequested)
@@ -229,17 +237,24 @@ internal sealed unsafe class FuseSession : IDisposable
     /// loop ended. The daemon never waits on its own mount for this: a thread of the daemon blocked in a request to its
     /// own mount makes the process unkillable if it is SIGKILLed at that moment (the request can only end when the
     /// process's /dev/fuse descriptor closes, which waits for that very thread).</summary>
-    private void AwaitInit()
+    private bool AwaitInit()
     {
         var deadline = DateTime.UtcNow + InitDeadline;
-        while (!_adapter.WaitForInit(TimeSpan.FromMilliseconds(50)) && !_loopEnded.IsSet)
+        while (!_adapter.WaitForInit(TimeSpan.FromMilliseconds(50)))
         {
+            if (_loopEnded.IsSet)
+            {
+                return false;
+            }
+
             if (DateTime.UtcNow > deadline)
             {
                 _log.Log(FtpLogLevel.Warning, $"fuse: the kernel has not initialised the connection of {_mountPoint} after {InitDeadline.TotalSeconds:0} s");
-                return;
+                return true;
             }
         }
+
+        return true;
     }
 
     private void Loop()
@@ -284,10 +299,13 @@ internal sealed unsafe class FuseSession : IDisposable
             // A handle on the mount's root, taken while it is still attached (O_PATH: no request is sent). After the
             // lazy unmount it is the only way left to send the daemon a request (see Poke). It also keeps the detached
             // superblock alive until the loop has ended, so the end is always the same: the poke's request.
-            root = LibC.Open(_mountPoint, PosixConst.O_PATH | PosixConst.O_CLOEXEC);
+            // Only while the path still shows our mount: after an unmount from outside, something else may be mounted
+            // there now, and that must not be touched (the loop ends on its own then).
+            var ours = IsStillOurs();
+            root = ours ? LibC.Open(_mountPoint, PosixConst.O_PATH | PosixConst.O_CLOEXEC) : -1;
             _adapter.BeginShutdown();
             _lib.SessionExit(_session);
-            if (!_loopEnded.IsSet)
+            if (ours && !_loopEnded.IsSet)
             {
                 LazyUnmount();
             }
@@ -358,6 +376,12 @@ internal sealed unsafe class FuseSession : IDisposable
         { IsBackground = true, Name = "fuse-unmount-poke" };
         thread.Start();
     }
+
+    /// <summary>The path still shows our mount: same device as right after mounting (or, if that was not seen, a mount of
+    /// our type).</summary>
+    private bool IsStillOurs() => MountTable.Find(_mountPoint) is { } now && (_mountEntry is { } mine
+        ? now.Major == mine.Major && now.Minor == mine.Minor
+        : now.FileSystemType == "fuse." + _options.Subtype);
 
     private void LazyUnmount()
     {

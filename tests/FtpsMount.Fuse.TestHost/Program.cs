@@ -10,7 +10,7 @@ namespace FtpsMount.Fuse.TestHost;
 
 /// <summary>
 /// ftpsmount-fuse-testhost --host H --port P --mode explicit|implicit --ca-file PEM --user U --mountpoint DIR
-///     [--tls 1.2|1.3] [--read-only] [--verbose] [--fuse-debug] [--operation-timeout SECONDS]
+///     [--tls 1.2|1.3] [--read-only] [--verbose] [--fuse-debug] [--operation-timeout SECONDS] [--cache-ttl SECONDS]
 /// Password: environment variable <see cref="PasswordVariable"/>. Prints "MOUNTED DIR" once the mount is live and
 /// "UNMOUNTED" after a clean unmount; SIGTERM/SIGINT unmount. Exit codes: 0 clean, 2 usage, 3 mount failed, 4 crash.
 /// </summary>
@@ -55,6 +55,14 @@ internal static class Program
             var password = Environment.GetEnvironmentVariable(PasswordVariable)
                 ?? throw new ArgumentException($"the password must be given in the environment variable {PasswordVariable}");
             var core = new CoreOptions();
+            if (values.TryGetValue("cache-ttl", out var ttl))
+            {
+                // Short TTLs for tests of changes made behind the mount's back: attributes and listings this long,
+                // "not found" half as long. The kernel's timeouts follow (WithCacheTimeouts).
+                var lifetime = TimeSpan.FromSeconds(double.Parse(ttl, CultureInfo.InvariantCulture));
+                core = core with { Cache = core.Cache with { AttrTtl = lifetime, DirCacheTtl = lifetime, NegativeTtl = lifetime / 2 } };
+            }
+
             var mountOptions = new FuseMountOptions
             {
                 ReadOnly = flags.Contains("read-only"),

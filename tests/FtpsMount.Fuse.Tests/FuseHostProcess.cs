@@ -209,6 +209,15 @@ internal sealed partial class FuseHostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGTERM without waiting.</summary>
+    public void SignalTerminate()
+    {
+        if (Kill(_process.Id, SigTerm) != 0)
+        {
+            throw new InvalidOperationException($"kill(SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
     /// <summary>SIGKILL, by pid: the host gets no chance to unmount.</summary>
     public void KillHard()
     {

@@ -145,6 +145,24 @@ public sealed class FuseMountTests(ITestOutputHelper output)
                 Assert.True(File.Exists(S("/hello.txt")));
                 Assert.False(File.Exists(S("/hard")) || File.Exists(S("/soft")) || File.Exists(S("/fifo")));
 
+                // Slots left to libfuse's ENOSYS: fallocate → EOPNOTSUPP; byte-range locks are kept by the kernel.
+                var fd = PosixCalls.Open(M("/hello.txt"), PosixConst.O_RDWR);
+                Assert.True(fd >= 0, $"open: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+                try
+                {
+                    Assert.Equal(Errno.ENOTSUP, PosixCalls.ErrnoOf(PosixCalls.Fallocate(fd, 0, 0, 4096)));
+                }
+                finally
+                {
+                    PosixCalls.Close(fd);
+                }
+
+                using (var locked = new FileStream(M("/hello.txt"), FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+                {
+                    locked.Lock(0, 5);
+                    locked.Unlock(0, 5);
+                }
+
                 // statfs
                 Assert.True(new DriveInfo(mountPoint).TotalSize > 0);
             });
@@ -167,7 +185,7 @@ public sealed class FuseMountTests(ITestOutputHelper output)
         await using var server = await ReferenceServer.StartAsync(ReferenceServerKind.Vsftpd, FtpsMode.Explicit, timeout.Token);
         server.SeedFile("/keep.txt", "unchanged"u8);
         var mountPoint = NewMountPoint();
-        await using var host = FuseHostProcess.Start(server, mountPoint, "--read-only");
+        await using var host = FuseHostProcess.Start(server, mountPoint, "--read-only", "--fuse-debug");
         try
         {
             await host.WaitUntilMountedAsync(MountDeadline);
@@ -181,6 +199,9 @@ public sealed class FuseMountTests(ITestOutputHelper output)
                 Assert.ThrowsAny<IOException>(() => File.Delete(mountPoint + "/keep.txt"));
             });
             Assert.Equal("unchanged", File.ReadAllText(server.GetLocalPath("/keep.txt")));
+            // -d: libfuse's own trace reaches our log through fuse_set_log_func (formatted with vsnprintf).
+            Assert.Contains("libfuse: FUSE library version", host.Output, StringComparison.Ordinal);
+            Assert.Contains("max_readahead=0x00100000", host.Output, StringComparison.Ordinal);
             Assert.Equal(0, await host.TerminateAsync(ExitDeadline));
             Assert.False(FuseHostProcess.IsMounted(mountPoint));
         }
@@ -264,6 +285,43 @@ public sealed class FuseMountTests(ITestOutputHelper output)
         }
         finally
         {
+            output.WriteLine(host.Output);
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    [InlineData(10)]
+    public async Task A_host_killed_while_unmounting_dies_and_leaves_no_mount(int delayMs)
+    {
+        // SIGKILL right after SIGTERM hits the shutdown sequence (lazy unmount, wake-up request). A daemon thread waiting
+        // on its own mount at that moment would make the process unkillable (D state); the wake-up comes from a child.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await using var server = await ReferenceServer.StartAsync(ReferenceServerKind.Vsftpd, FtpsMode.Explicit, timeout.Token);
+        server.SeedFile("/f.txt", "x"u8);
+        var mountPoint = NewMountPoint();
+        await using var host = FuseHostProcess.Start(server, mountPoint);
+        FileStream? held = null;
+        try
+        {
+            await host.WaitUntilMountedAsync(MountDeadline);
+            await host.OnMountAsync(OperationsDeadline, () => held = new FileStream(mountPoint + "/f.txt", FileMode.Open, FileAccess.Read));
+            host.SignalTerminate();
+            await Task.Delay(delayMs, timeout.Token);
+            host.KillHard();
+            Assert.True(host.HasExited, $"the host did not die after SIGKILL (stuck in the kernel?):\n{host.Output}");
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (FuseHostProcess.IsMounted(mountPoint) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, timeout.Token);
+            }
+
+            Assert.False(FuseHostProcess.IsMounted(mountPoint));
+        }
+        finally
+        {
+            held?.Dispose();
             output.WriteLine(host.Output);
         }
     }

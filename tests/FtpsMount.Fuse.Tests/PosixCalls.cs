@@ -23,6 +23,15 @@ internal static partial class PosixCalls
     [LibraryImport(Library, EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int MkFifo(string path, uint mode);
 
+    [LibraryImport(Library, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags);
+
+    [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport(Library, EntryPoint = "fallocate", SetLastError = true)]
+    public static partial int Fallocate(int fd, int mode, long offset, long length);
+
     /// <summary>errno of a call that must fail, or 0 if it succeeded.</summary>
     public static int ErrnoOf(int result) => result == 0 ? 0 : Marshal.GetLastPInvokeError();
 }
