@@ -15,4 +15,8 @@ public sealed partial class FsFileHandle
 
     /// <summary>When this handle last changed the file (reported as mtime until the upload lands).</summary>
     internal DateTimeOffset? LastWrite { get; set; }
+
+    /// <summary>The permission bits asked for at create; FTP uploads get the server's umask, so they are applied with
+    /// SITE CHMOD once the file is on the server.</summary>
+    internal int? CreateMode { get; set; }
 }

@@ -240,6 +240,11 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             var handle = NewHandle(path, FsOpenMode.ReadWrite, attributes);
             handle.Writer = _writes.OpenWriter(path, existing?.Size ?? 0, truncate: true, isNew: existing is null);
             handle.LastWrite = now;
+            if (existing is null && (mode & 0xFFF) != DefaultFileMode)
+            {
+                handle.CreateMode = mode & 0xFFF;
+            }
+
             _meta.Put(path, attributes);
             _blocks.Invalidate(path);
             return handle;
@@ -360,6 +365,17 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
                     // Without write-back this returns once the server has the verified file; a failure is the
                     // caller's close() error and the data stays staged in the write manager.
                     await writer.CloseAsync(cancellationToken).ConfigureAwait(false);
+                    if (handle.CreateMode is { } mode)
+                    {
+                        if (_writes.TryGetLength(handle.Path, out _))
+                        {
+                            _pendingModes[handle.Path] = mode; // upload still pending (write-back): apply when it lands
+                        }
+                        else
+                        {
+                            await ApplyCreateModeAsync(handle.Path, mode, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
                 }
             }
             finally
@@ -376,10 +392,39 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
 
     private void OnUploaded(string path, long size)
     {
+        if (_pendingModes.TryRemove(path, out var mode))
+        {
+            _ = ApplyCreateModeAsync(path, mode, CancellationToken.None);
+        }
+
         _blocks.Invalidate(path);
         // The server set the mtime at upload; we don't know it exactly without asking, so forget the attributes and
         // let the next lookup fetch them (size is already right through the writer overlay until then).
         _meta.Forget(path);
+    }
+
+    /// <summary>0644: what a server's usual umask 022 gives an uploaded file, so no SITE CHMOD is needed for it.</summary>
+    private const int DefaultFileMode = 0x1A4;
+
+    private readonly ConcurrentDictionary<string, int> _pendingModes = new(StringComparer.Ordinal);
+
+    private async Task ApplyCreateModeAsync(string path, int mode, CancellationToken ct)
+    {
+        try
+        {
+            await _pool.ExecuteAsync(SessionUse.Metadata, (s, c) => s.ChmodAsync(path, mode, c), idempotent: true, ct).ConfigureAwait(false);
+            // Servers without MLST report no mode for a single file (SIZE+MDTM), so record what we just set.
+            _meta.Forget(path);
+            if (await FetchEntryAsync(path, ct).ConfigureAwait(false) is { } fresh)
+            {
+                _meta.Put(path, fresh with { Mode = mode });
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The file itself is safe on the server; only its permission bits are the server's default.
+            _log.Log(FtpLogLevel.Debug, $"{path}: could not apply mode {Convert.ToString(mode, 8)} after upload: {ex.Message}");
+        }
     }
 
     // ---------------------------------------------------------------- namespace
@@ -578,7 +623,17 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             var attributes = await GetAttributesAsync(path, cancellationToken).ConfigureAwait(false);
             // An upload after this would set the server's mtime to "now": land pending data first.
             await FlushPendingAsync(path, cancellationToken).ConfigureAwait(false);
-            await RunAsync(FsOperation.SetAttributes, path, (s, c) => s.SetModifiedTimeAsync(path, modified, c), idempotent: true, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await RunAsync(FsOperation.SetAttributes, path, (s, c) => s.SetModifiedTimeAsync(path, modified, c), idempotent: true, cancellationToken).ConfigureAwait(false);
+            }
+            catch (FsException ex) when (attributes.IsDirectory && ex.Error is FsError.AccessDenied)
+            {
+                // Some servers cannot date a directory at all (vsftpd 3.0.3: MDTM-set on a directory is 550, and it has
+                // no MFMT). Say so precisely instead of "permission denied"; nothing pretends it worked.
+                throw new FsException(FsError.NotSupported, $"{path}: this server cannot set a directory's modification time", ex);
+            }
+
             var seconds = DateTimeOffset.FromUnixTimeSeconds(modified.ToUnixTimeSeconds()); // FTP keeps whole seconds
             _meta.Put(path, attributes with { Modified = seconds });
             foreach (var handle in HandlesUnder(path))
