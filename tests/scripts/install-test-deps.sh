@@ -23,7 +23,9 @@ SERVERS_DIR="$PREFIX/servers"
 
 APT_PACKAGES=(
     ca-certificates openssl curl lftp
-    fuse3 libfuse3-dev
+    fuse3 libfuse3-dev gcc pkg-config
+    # Real tools the mount tests run on the mount.
+    rsync git fio sqlite3 tar coreutils
     proftpd-core proftpd-mod-crypto
     # Run-time libraries of the unpacked vsftpd and pure-ftpd (their Depends, minus the daemons'
     # packaging bits).
