@@ -153,7 +153,13 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             }
         }
 
-        return entry is null ? null : ToAttributes(entry, FtpPath.GetName(path));
+        if (entry is null)
+        {
+            return null;
+        }
+
+        var attributes = ToAttributes(entry, FtpPath.GetName(path));
+        return entry.UnixMode is null && _knownModes.TryGetValue(path, out var known) ? attributes with { Mode = known } : attributes;
     }
 
     private async Task<IReadOnlyList<FsAttributes>> FetchListingAsync(string path, CancellationToken ct)
@@ -350,6 +356,9 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             if (handle.Writer is { } writer)
             {
                 await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                // FUSE's flush is part of close(); release comes later, asynchronously, and may race a chmod the
+                // program makes right after close() — so the create mode is applied here, before close() returns.
+                await SettleCreateModeAsync(handle, uploaded: true, cancellationToken).ConfigureAwait(false);
             }
 
             return true;
@@ -365,17 +374,7 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
                     // Without write-back this returns once the server has the verified file; a failure is the
                     // caller's close() error and the data stays staged in the write manager.
                     await writer.CloseAsync(cancellationToken).ConfigureAwait(false);
-                    if (handle.CreateMode is { } mode)
-                    {
-                        if (_writes.TryGetLength(handle.Path, out _))
-                        {
-                            _pendingModes[handle.Path] = mode; // upload still pending (write-back): apply when it lands
-                        }
-                        else
-                        {
-                            await ApplyCreateModeAsync(handle.Path, mode, cancellationToken).ConfigureAwait(false);
-                        }
-                    }
+                    await SettleCreateModeAsync(handle, uploaded: !_writes.TryGetLength(handle.Path, out _), cancellationToken).ConfigureAwait(false);
                 }
             }
             finally
@@ -408,12 +407,36 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
 
     private readonly ConcurrentDictionary<string, int> _pendingModes = new(StringComparer.Ordinal);
 
+    // Permission bits this mount set on files. Servers without MLST report none for a single file (SIZE+MDTM), and a
+    // re-fetch after an upload must not turn a file someone just chmod'ed back into the default (rsync checks).
+    private readonly ConcurrentDictionary<string, int> _knownModes = new(StringComparer.Ordinal);
+
+    /// <summary>Applies (or, while the upload is still pending, schedules) the mode given at create, once.</summary>
+    /// <param name="uploaded">The file is on the server now (a flush returned); otherwise the upload is pending.</param>
+    private async Task SettleCreateModeAsync(FsFileHandle handle, bool uploaded, CancellationToken ct)
+    {
+        if (handle.CreateMode is not { } mode)
+        {
+            return;
+        }
+
+        handle.CreateMode = null;
+        if (!uploaded)
+        {
+            _pendingModes[handle.Path] = mode; // upload still pending (write-back): apply when it lands
+        }
+        else
+        {
+            await ApplyCreateModeAsync(handle.Path, mode, ct).ConfigureAwait(false);
+        }
+    }
+
     private async Task ApplyCreateModeAsync(string path, int mode, CancellationToken ct)
     {
         try
         {
             await _pool.ExecuteAsync(SessionUse.Metadata, (s, c) => s.ChmodAsync(path, mode, c), idempotent: true, ct).ConfigureAwait(false);
-            // Servers without MLST report no mode for a single file (SIZE+MDTM), so record what we just set.
+            _knownModes[path] = mode;
             _meta.Forget(path);
             if (await FetchEntryAsync(path, ct).ConfigureAwait(false) is { } fresh)
             {
@@ -444,6 +467,8 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             await _writes.ForgetAsync(path, cancellationToken).ConfigureAwait(false);
             await RunAsync(FsOperation.Delete, path, (s, c) => s.DeleteFileAsync(path, c), idempotent: false, cancellationToken).ConfigureAwait(false);
             _meta.Remove(path, wasDirectory: false);
+            _knownModes.TryRemove(path, out _);
+            _pendingModes.TryRemove(path, out _);
             _blocks.Invalidate(path);
             return true;
         });
@@ -581,6 +606,18 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             }
 
             _writes.Renamed(from, to);
+            _knownModes.TryRemove(to, out _);
+            foreach (var dictionary in new[] { _knownModes, _pendingModes })
+            {
+                foreach (var key in dictionary.Keys.Where(k => k == from || k.StartsWith(from + "/", StringComparison.Ordinal)).ToArray())
+                {
+                    if (dictionary.TryRemove(key, out var value))
+                    {
+                        dictionary[to + key[from.Length..]] = value;
+                    }
+                }
+            }
+
             foreach (var handle in HandlesUnder(from))
             {
                 handle.Path = to + handle.Path[from.Length..];
@@ -611,7 +648,19 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             path = NormalizePath(path);
             var attributes = await GetAttributesAsync(path, cancellationToken).ConfigureAwait(false);
             await FlushPendingAsync(path, cancellationToken).ConfigureAwait(false);
+            // An explicit chmod wins over the mode given at create: release (which FUSE sends after close() returned)
+            // must not put the create mode back.
+            _pendingModes.TryRemove(path, out _);
+            foreach (var handle in HandlesUnder(path))
+            {
+                if (handle.Path == path)
+                {
+                    handle.CreateMode = null;
+                }
+            }
+
             await RunAsync(FsOperation.SetAttributes, path, (s, c) => s.ChmodAsync(path, mode & 0xFFF, c), idempotent: true, cancellationToken).ConfigureAwait(false);
+            _knownModes[path] = mode & 0xFFF;
             _meta.Put(path, attributes with { Mode = mode & 0xFFF });
             return true;
         });
