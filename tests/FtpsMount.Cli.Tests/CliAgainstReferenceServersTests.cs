@@ -152,9 +152,18 @@ internal static class CliRunner
         return start;
     }
 
-    public static async Task<Result> RunAsync(string password, CancellationToken ct, params string[] args)
+    public static Task<Result> RunAsync(string password, CancellationToken ct, params string[] args) =>
+        RunWithEnvironmentAsync(password, new Dictionary<string, string>(), ct, args);
+
+    public static async Task<Result> RunWithEnvironmentAsync(string password, IReadOnlyDictionary<string, string> environment, CancellationToken ct, params string[] args)
     {
-        using var process = Process.Start(CliStart(password, args))!;
+        var start = CliStart(password, args);
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
         process.StandardInput.Close();
         try
         {

@@ -182,6 +182,9 @@ public sealed class CliMountTests(ITestOutputHelper output) : IAsyncLifetime
             File.Delete(Path.Combine(_mountPoint, "occupied"));
         }
 
+        var badUrl = await CliRunner.RunAsync(_server.Password, _timeout.Token, "mount", "sftp://localhost/", _mountPoint);
+        Assert.Equal(ExitCodes.Usage, badUrl.ExitCode);
+        Assert.Contains("ftpes://", badUrl.StderrText, StringComparison.Ordinal);
         var wrong = await CliRunner.RunAsync("wrong-password", _timeout.Token, "mount", Url(), _mountPoint, "--ca-file", _server.CaCertificatePath);
         Assert.Equal(ExitCodes.Login, wrong.ExitCode);
         var untrusted = await CliRunner.RunAsync(_server.Password, _timeout.Token, "mount", Url(), _mountPoint);
@@ -280,6 +283,34 @@ public sealed class CliMountTests(ITestOutputHelper output) : IAsyncLifetime
         finally
         {
             Directory.Delete(bin, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_profile_names_the_server_options_and_mount_point()
+    {
+        _server.SeedFile("/p/hello.txt", "from a profile\n"u8);
+        var config = Path.Combine(Directory.CreateTempSubdirectory("ftpsmount-config").FullName, "config.json");
+        await File.WriteAllTextAsync(config, $$"""
+            { "profiles": { "demo": { "url": "{{Url("/p")}}", "mountPoint": "{{_mountPoint}}",
+                                      "options": { "ca-file": "{{_server.CaCertificatePath}}", "connections": 2 } } } }
+            """, _timeout.Token);
+        try
+        {
+            var env = new Dictionary<string, string> { ["FTPSMOUNT_CONFIG"] = config };
+            var mount = await CliRunner.RunWithEnvironmentAsync(_server.Password, env, _timeout.Token, "mount", "demo", "--daemon");
+            Assert.True(mount.ExitCode == 0, mount.StderrText);
+            Assert.Equal("from a profile\n", await File.ReadAllTextAsync(Path.Combine(_mountPoint, "hello.txt"), _timeout.Token));
+            Assert.Equal(0, Run("fusermount3", "-u", _mountPoint));
+            await WaitUntilAsync(() => !Mounted(), "unmounted");
+
+            var unknown = await CliRunner.RunWithEnvironmentAsync(_server.Password, env, _timeout.Token, "mount", "nosuch", _mountPoint);
+            Assert.Equal(ExitCodes.Usage, unknown.ExitCode);
+            Assert.Contains("neither a URL nor a profile", unknown.StderrText, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(config)!, recursive: true);
         }
     }
 }

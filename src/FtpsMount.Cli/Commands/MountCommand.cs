@@ -85,6 +85,10 @@ internal static class MountCommand
             {
                 throw new CliException(ExitCodes.Usage, $"{root} is a file on the server; mount a directory.");
             }
+
+            // One listing proves the data channel works (a firewall blocking passive ports is the classic failure);
+            // the error then carries the firewall hint instead of every later ls failing with EIO.
+            await probe.ListAsync(root, ct).ConfigureAwait(false);
         }
 
         var fs = new SubtreeFileSystem(new RemoteFileSystem(ftps, credentials, core, log), root);
