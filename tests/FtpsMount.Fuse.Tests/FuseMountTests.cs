@@ -308,6 +308,16 @@ public sealed class FuseMountTests(ITestOutputHelper output)
             await host.WaitUntilMountedAsync(MountDeadline);
             await host.OnMountAsync(OperationsDeadline, () => held = new FileStream(mountPoint + "/f.txt", FileMode.Open, FileAccess.Read));
             host.SignalTerminate();
+            // "While unmounting": wait until the host has begun its shutdown, then kill it 0/2/10 ms into it. (A SIGKILL
+            // that lands before the host even saw SIGTERM is the plain crash case, where only fusermount3's
+            // auto_unmount can act — and with a file held open its unmount may be refused; seen once in ~30 runs.)
+            var begun = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (!host.Output.Contains("SIGTERM, unmounting", StringComparison.Ordinal) && DateTime.UtcNow < begun)
+            {
+                await Task.Delay(1, timeout.Token);
+            }
+
+            Assert.Contains("SIGTERM, unmounting", host.Output, StringComparison.Ordinal);
             await Task.Delay(delayMs, timeout.Token);
             host.KillHard();
             Assert.True(host.HasExited, $"the host did not die after SIGKILL (stuck in the kernel?):\n{host.Output}");
