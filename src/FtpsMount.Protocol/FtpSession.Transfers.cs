@@ -134,9 +134,9 @@ public sealed partial class FtpSession
             var first = await Task.WhenAny(replyTask, connectTask, commandDeadline).ConfigureAwait(false);
             if (first == commandDeadline)
             {
-                _control.MarkBroken($"no reply to {ControlChannel_Verb(command)} and no data connection");
+                _control.MarkBroken($"no reply to {Control.ControlChannel.Verb(command)} and no data connection");
                 await connectCts.CancelAsync().ConfigureAwait(false);
-                throw new FtpTimeoutException($"{ControlChannel_Verb(command)}: neither a reply nor a data connection within {_control.CommandTimeout.TotalSeconds:0.#} s.");
+                throw new FtpTimeoutException($"{Control.ControlChannel.Verb(command)}: neither a reply nor a data connection within {_control.CommandTimeout.TotalSeconds:0.#} s.");
             }
 
             if (first == replyTask || (connectTask.IsCompletedSuccessfully && !Security.DataProtected && _options.Data.Type == DataConnectionType.Passive))
@@ -158,7 +158,7 @@ public sealed partial class FtpSession
                 {
                     // The server accepted the command (1xx) but the data connection failed: its final reply (425/426)
                     // is still to come at some point, so this conversation is out of step. Drop the session.
-                    _control.MarkBroken("data connection failed after the server accepted " + ControlChannel_Verb(command));
+                    _control.MarkBroken("data connection failed after the server accepted " + Control.ControlChannel.Verb(command));
                     throw ex as FtpException ?? DataConnectionFailure(command, ex, null);
                 }
 
@@ -214,8 +214,6 @@ public sealed partial class FtpSession
         }
     }
 
-    private static string ControlChannel_Verb(string command) => Control.ControlChannel.Verb(command);
-
     private FtpException DataConnectionFailure(string command, Exception ex, FtpReply? verdict)
     {
         var hint = _options.Data.Type == DataConnectionType.Passive
@@ -228,9 +226,9 @@ public sealed partial class FtpSession
             return new FtpReplyException(command, verdict);
         }
 
-        var message = $"{ControlChannel_Verb(command)}: {ex.Message}" + (verdict is null ? string.Empty : $" Server said: {verdict}.") + " " + hint;
+        var message = $"{Control.ControlChannel.Verb(command)}: {ex.Message}" + (verdict is null ? string.Empty : $" Server said: {verdict}.") + " " + hint;
         return verdict is { IsSuccess: false }
-            ? new FtpConnectionException(message, new FtpReplyException(ControlChannel_Verb(command), verdict))
+            ? new FtpConnectionException(message, new FtpReplyException(Control.ControlChannel.Verb(command), verdict))
             : new FtpConnectionException(message, ex);
     }
 
@@ -240,7 +238,7 @@ public sealed partial class FtpSession
         {
             ct.ThrowIfCancellationRequested();
             _control.MarkBroken("transfer start timed out");
-            throw new FtpTimeoutException($"{ControlChannel_Verb(command)} did not start within {_control.CommandTimeout.TotalSeconds:0.#} s.");
+            throw new FtpTimeoutException($"{Control.ControlChannel.Verb(command)} did not start within {_control.CommandTimeout.TotalSeconds:0.#} s.");
         }
 
         return await task.ConfigureAwait(false);

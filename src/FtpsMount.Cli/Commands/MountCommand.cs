@@ -201,7 +201,10 @@ internal static class MountCommand
         if (!commandNames.Contains(list[0]) && !list[0].StartsWith('-') && (list[0].Contains("://", StringComparison.Ordinal) || profiles.Value.ContainsKey(list[0])))
         {
             list.Insert(0, "mount");
-            list.Add("--daemon");
+            if (!list.Contains("--daemon"))
+            {
+                list.Add("--daemon");
+            }
         }
 
         if (list[0] != "mount")
@@ -227,14 +230,6 @@ internal static class MountCommand
             expanded.AddRange(Profiles.ToArguments(profile, expanded));
         }
 
-        return expanded.Distinct(StringComparer.Ordinal).Count() == expanded.Count || !expanded.Contains("--daemon")
-            ? expanded.ToArray()
-            : DedupDaemon(expanded);
-    }
-
-    private static string[] DedupDaemon(List<string> args)
-    {
-        var seen = false;
-        return args.Where(a => a != "--daemon" || !seen && (seen = true)).ToArray();
+        return expanded.ToArray();
     }
 }

@@ -108,6 +108,6 @@ internal static class ProbeCommand
         var tls = info.Tls is null
             ? "clear"
             : $"{info.Tls.Protocol}, TLS session {(info.Tls.SessionReused ? "resumed from the control connection" : "NOT resumed")}";
-        output.WriteLine($"{(label + ":").PadRight(14)}{info.Mode} to {info.Remote} ({tls}){(options.Data.TrustPassiveAddress ? string.Empty : string.Empty)}");
+        output.WriteLine($"{(label + ":").PadRight(14)}{info.Mode} to {info.Remote} ({tls})");
     }
 }

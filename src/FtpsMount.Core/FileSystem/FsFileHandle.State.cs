@@ -10,9 +10,6 @@ public sealed partial class FsFileHandle
     internal FileReader? Reader => Volatile.Read(ref ReaderField);
     internal FileWriter? Writer { get; set; }
 
-    /// <summary>Attributes when opened (the version a reader is keyed to).</summary>
-    internal FsAttributes? OpenedWith { get; init; }
-
     /// <summary>When this handle last changed the file (reported as mtime until the upload lands).</summary>
     internal DateTimeOffset? LastWrite { get; set; }
 

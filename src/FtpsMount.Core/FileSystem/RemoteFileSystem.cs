@@ -206,10 +206,10 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
                 throw new FsException(FsError.IsADirectory, $"{path}: is a directory");
             }
 
-            var handle = NewHandle(path, mode, attributes);
+            var handle = NewHandle(path, mode);
             if (mode != FsOpenMode.Read)
             {
-                handle.Writer = _writes.OpenWriter(path, RemoteSize(path, attributes), truncate, isNew: false);
+                handle.Writer = _writes.OpenWriter(path, attributes.Size, truncate, isNew: false);
                 if (truncate)
                 {
                     handle.LastWrite = _time.GetUtcNow();
@@ -243,7 +243,7 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
 
             var now = _time.GetUtcNow();
             var attributes = new FsAttributes { Name = FtpPath.GetName(path), Kind = FsEntryKind.File, Size = 0, Modified = now, Mode = mode & 0xFFF };
-            var handle = NewHandle(path, FsOpenMode.ReadWrite, attributes);
+            var handle = NewHandle(path, FsOpenMode.ReadWrite);
             handle.Writer = _writes.OpenWriter(path, existing?.Size ?? 0, truncate: true, isNew: existing is null);
             handle.LastWrite = now;
             if (existing is null && (mode & 0xFFF) != DefaultFileMode)
@@ -256,18 +256,12 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             return handle;
         });
 
-    private FsFileHandle NewHandle(string path, FsOpenMode mode, FsAttributes attributes)
+    private FsFileHandle NewHandle(string path, FsOpenMode mode)
     {
-        var handle = new FsFileHandle(Interlocked.Increment(ref _nextHandle), path, mode)
-        {
-            OpenedWith = attributes,
-        };
+        var handle = new FsFileHandle(Interlocked.Increment(ref _nextHandle), path, mode);
         _handles[handle.Id] = handle;
         return handle;
     }
-
-    /// <summary>The size the server has, as far as we know (an open dirty writer's length is not on the server yet).</summary>
-    private static long RemoteSize(string path, FsAttributes attributes) => attributes.Size;
 
     public Task<int> ReadAsync(FsFileHandle handle, long offset, Memory<byte> buffer, CancellationToken cancellationToken) =>
         Guard(FsOperation.Read, handle.Path, async () =>
