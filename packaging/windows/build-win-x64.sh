@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds the Windows x64 distribution on any machine with the .NET 10 SDK (no Windows needed):
-#   dist/ftpsmount-win-x64/            ftpsmount.exe (self-contained) [+ the tray app when the project exists]
-#   dist/ftpsmount-win-x64.zip         the same, plus README-DOKAN.txt (how to install the Dokan 2 driver)
-# Usage: packaging/windows/build-win-x64.sh [OUTPUT_DIR]   (default: dist/ under the repository root)
+#   artifacts/ftpsmount-win-x64/           ftpsmount.exe (self-contained) [+ the tray app when the project exists]
+#   artifacts/ftpsmount-win-x64.zip        the same, plus README-DOKAN.txt (how to install the Dokan 2 driver)
+# Usage: packaging/windows/build-win-x64.sh [OUTPUT_DIR]   (default: artifacts/ under the repository root, git-ignored)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-out="${1:-$root/dist}"
+out="${1:-$root/artifacts}"
 stage="$out/ftpsmount-win-x64"
 rm -rf "$stage" "$out/ftpsmount-win-x64.zip"
 mkdir -p "$stage"
