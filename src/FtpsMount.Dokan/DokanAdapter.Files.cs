@@ -27,15 +27,30 @@ internal sealed partial class DokanAdapter
             return NtStatus.STATUS_SUCCESS;
         }
 
-        var mode = entry.CanWrite ? FsOpenMode.ReadWrite : FsOpenMode.Read;
-        var rc = Await(operation, path, _options.OperationTimeout, info, ct => _fs.OpenAsync(entry.ServerPath, mode, truncate: false, ct), out FsFileHandle opened);
-        if (rc == NtStatus.STATUS_SUCCESS)
+        // Dokan may call ReadFile on several threads for one open: only the first makes the Core handle.
+        entry.Gate.Wait();
+        try
         {
-            entry.Handle = opened;
-            handle = opened;
-        }
+            if (entry.Handle is { } raced)
+            {
+                handle = raced;
+                return NtStatus.STATUS_SUCCESS;
+            }
 
-        return rc;
+            var mode = entry.CanWrite ? FsOpenMode.ReadWrite : FsOpenMode.Read;
+            var rc = Await(operation, path, _options.OperationTimeout, info, ct => _fs.OpenAsync(entry.ServerPath, mode, truncate: false, ct), out FsFileHandle opened);
+            if (rc == NtStatus.STATUS_SUCCESS)
+            {
+                entry.Handle = opened;
+                handle = opened;
+            }
+
+            return rc;
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
     }
 
     /// <summary>ReadFile. Kernel contract: fill up to <paramref name="destination"/>.Length bytes at <paramref name="offset"/>

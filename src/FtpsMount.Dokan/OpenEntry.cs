@@ -19,7 +19,9 @@ internal sealed class OpenEntry(ulong id, string windowsPath, string serverPath,
     public bool CanWrite { get; } = canWrite;
 
     /// <summary>The Core handle: made at create for new or truncated files, else on the first read or write.</summary>
-    public FsFileHandle? Handle { get; set; }
+    public FsFileHandle? Handle { get => Volatile.Read(ref _handle); set => Volatile.Write(ref _handle, value); }
+
+    private FsFileHandle? _handle;
 
     /// <summary>FILE_DELETE_ON_CLOSE was given at create (the driver's DeleteOnClose flag is honoured as well).</summary>
     public bool DeleteOnCloseAtCreate { get; set; }
@@ -29,5 +31,6 @@ internal sealed class OpenEntry(ulong id, string windowsPath, string serverPath,
 
     public bool CleanedUp { get; set; }
 
+    /// <summary>Serialises the lazy opening of <see cref="Handle"/>.</summary>
     public SemaphoreSlim Gate { get; } = new(1, 1);
 }

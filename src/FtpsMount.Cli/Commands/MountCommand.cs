@@ -66,7 +66,7 @@ internal static class MountCommand
         var credentials = connection.Credentials(result, url);
         var core = mount.BuildCore(result);
         // Windows: Dokan 2 on a drive letter or an empty NTFS folder (the FUSE options are validated there instead).
-        var dokan = OperatingSystem.IsWindows() ? WindowsMount.BuildOptions(result, mount) : null;
+        var dokan = OperatingSystem.IsWindows() ? WindowsMount.BuildOptions(result, mount) : WindowsMount.RefuseOnLinux(result);
         var fuse = mount.BuildFuse(result, core);
         var fullMountPoint = dokan is null ? Path.GetFullPath(mountPoint) : mountPoint;
         if (ftps.Tls.Trust.Insecure)

@@ -24,6 +24,17 @@ internal static class WindowsMount
         command.Add(NetworkDrive);
     }
 
+    /// <summary>On Linux the Windows-only flags are refused, not silently ignored. Returns null (no Dokan options).</summary>
+    public static DokanMountOptions? RefuseOnLinux(ParseResult result)
+    {
+        if (result.GetValue(VolumeLabel) is not null || result.GetValue(NetworkDrive))
+        {
+            throw new CliException(ExitCodes.Usage, "--volume-label and --network-drive are Windows (Dokan) options.");
+        }
+
+        return null;
+    }
+
     public static DokanMountOptions BuildOptions(ParseResult result, MountOptions mount)
     {
         foreach (var (option, name) in new (Option<bool> Option, string Name)[]
