@@ -64,15 +64,7 @@ public static class DokanMount
         var initialized = false;
         try
         {
-            dokanOptions->Version = DokanConst.DOKAN_VERSION;
-            dokanOptions->SingleThread = 0;
-            dokanOptions->Options = OptionFlags(options);
-            dokanOptions->GlobalContext = (ulong)GCHandle.ToIntPtr(adapterHandle);
-            dokanOptions->MountPoint = (char*)mountPointText;
-            dokanOptions->UNCName = (char*)uncText;
-            dokanOptions->Timeout = (uint)options.DriverTimeout.TotalMilliseconds;
-            dokanOptions->AllocationUnitSize = 4096;
-            dokanOptions->SectorSize = 4096;
+            FillOptions(dokanOptions, options, GCHandle.ToIntPtr(adapterHandle), (char*)mountPointText, (char*)uncText);
             *operations = DokanCallbacks.CreateOperations();
 
             DokanApi.DokanInit();
@@ -120,6 +112,24 @@ public static class DokanMount
 
             adapterHandle.Free();
         }
+    }
+
+    /// <summary>DOKAN_OPTIONS for a mount: API version 2.0.0, multi-threaded, our flags, the adapter's GCHandle as
+    /// GlobalContext (how the trampolines find it), the driver timeout, 4 KiB allocation units and sectors, no volume
+    /// security descriptor (Dokan's default). The strings must stay allocated while mounted.</summary>
+    internal static unsafe void FillOptions(DokanOptions* target, DokanMountOptions options, nint adapterHandle, char* mountPoint, char* uncName)
+    {
+        *target = default;
+        target->Version = DokanConst.DOKAN_VERSION;
+        target->SingleThread = 0;
+        target->Options = OptionFlags(options);
+        target->GlobalContext = (ulong)adapterHandle;
+        target->MountPoint = mountPoint;
+        target->UNCName = uncName;
+        target->Timeout = (uint)options.DriverTimeout.TotalMilliseconds;
+        target->AllocationUnitSize = 4096;
+        target->SectorSize = 4096;
+        target->VolumeSecurityDescriptorLength = 0;
     }
 
     internal static uint OptionFlags(DokanMountOptions options)
