@@ -228,7 +228,23 @@ public sealed class BlockCache : IDisposable
     /// block (<see cref="BlockLength"/> bytes). The bytes are copied; with a disk tier they are also written through
     /// (synchronously, outside the lock; a disk failure only counts in <see cref="BlockCacheStatistics.DiskErrors"/>).
     /// </summary>
-    public void Put(FileKey file, long blockIndex, ReadOnlySpan<byte> data)
+    public void Put(FileKey file, long blockIndex, ReadOnlySpan<byte> data) => Store(file, blockIndex, data, owned: null);
+
+    /// <summary>
+    /// Stores block <paramref name="blockIndex"/> of <paramref name="file"/> by taking <paramref name="rented"/> (an
+    /// <see cref="ArrayPool{T}.Shared"/> array whose first <see cref="BlockLength"/> bytes are the block) instead of
+    /// copying it, as the read path does with each block it downloads. Returns a pin when the cache kept the array: the
+    /// caller may go on reading it until it disposes the pin (an evicted block's array goes back to the pool only after
+    /// that). Returns null when the cache did not keep it (the block was already cached, or the memory tier is too
+    /// small): the array stays the caller's. A disk tier gets its copy written through either way.
+    /// </summary>
+    internal IDisposable? Adopt(FileKey file, long blockIndex, byte[] rented)
+    {
+        ArgumentNullException.ThrowIfNull(rented);
+        return Store(file, blockIndex, rented.AsSpan(0, Math.Min(rented.Length, BlockLength(file, blockIndex))), rented);
+    }
+
+    private IDisposable? Store(FileKey file, long blockIndex, ReadOnlySpan<byte> data, byte[]? owned)
     {
         var length = BlockLength(file, blockIndex);
         if (length == 0)
@@ -244,8 +260,15 @@ public sealed class BlockCache : IDisposable
         byte[]? buffer = null;
         if (length <= MemoryBudgetBytes)
         {
-            buffer = ArrayPool<byte>.Shared.Rent(length);
-            data.CopyTo(buffer);
+            if (owned is null)
+            {
+                buffer = ArrayPool<byte>.Shared.Rent(length);
+                data.CopyTo(buffer);
+            }
+            else
+            {
+                buffer = owned;
+            }
         }
 
         var victims = new Victims();
@@ -253,6 +276,7 @@ public sealed class BlockCache : IDisposable
         long generation;
         string? epoch = null;
         var writeIndex = false;
+        MemoryBlock? pinned = null;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -262,7 +286,16 @@ public sealed class BlockCache : IDisposable
             {
                 if (!InsertMemoryLocked(state, blockIndex, buffer, length, ref victims))
                 {
-                    victims.AddBuffer(buffer);
+                    if (owned is null)
+                    {
+                        victims.AddBuffer(buffer);
+                    }
+                }
+                else if (owned is not null)
+                {
+                    // Pinned before the lock is released, so no eviction can hand the array back while the caller reads it.
+                    pinned = state.Memory[blockIndex];
+                    pinned.Pin();
                 }
             }
 
@@ -283,6 +316,16 @@ public sealed class BlockCache : IDisposable
         {
             WriteToDisk(state, generation, file, blockIndex, data, epoch, writeIndex);
         }
+
+        return pinned is null ? null : new Pin(pinned);
+    }
+
+    /// <summary>The caller's hold on an adopted block's array (see <see cref="Adopt"/>).</summary>
+    private sealed class Pin(MemoryBlock block) : IDisposable
+    {
+        private MemoryBlock? _block = block;
+
+        public void Dispose() => Interlocked.Exchange(ref _block, null)?.Unpin();
     }
 
     /// <summary>True when the block is in memory or on disk (does not count as a hit or miss).</summary>
