@@ -239,7 +239,7 @@ public sealed class BlockFetcher : IAsyncDisposable
     {
         // The cache takes the downloaded array itself (no 256 KiB copy per block, no second array per block in memory).
         // When it does not keep it (already cached, or no memory tier) the flight keeps and later returns it.
-        if (Cache.Adopt(job.Key, flight.Index, flight.FilledArray!) is { } pin)
+        if (Cache.Adopt(job.Key, flight.Index, flight.FilledArray!, streamed: job.IsPump) is { } pin)
         {
             flight.Adopted(pin);
         }
