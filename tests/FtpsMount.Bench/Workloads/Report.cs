@@ -35,7 +35,20 @@ internal sealed class Report
     private readonly Dictionary<(string Row, string Tool), List<double>> _values = [];
     private readonly Dictionary<(string Row, string Tool), List<string>> _flags = [];
 
+    private readonly Dictionary<(string Row, string Tool), List<double>> _serverBytes = [];
+
     public List<string> Failures { get; } = [];
+
+    /// <summary>Bytes the server sent during one measurement (read amplification of the random-read rows).</summary>
+    public void AddServerBytes(string row, string tool, long bytes)
+    {
+        if (!_serverBytes.TryGetValue((row, tool), out var list))
+        {
+            _serverBytes[(row, tool)] = list = [];
+        }
+
+        list.Add(bytes);
+    }
     public List<long> PeakRss { get; } = [];
 
     public void Add(string row, string tool, double value)
@@ -161,6 +174,22 @@ internal sealed class Report
             var limit = (cacheSizeBytes / 1048576.0) + 80;
             sb.Append(c, $"| peak RSS of the ftpsmount process (VmHWM, max over {PeakRss.Count} mounts) | MiB | {peakMb:0} |  |  |  | — | ≤ cache {cacheSizeBytes / 1048576} MiB + 80 MiB = {limit:0} | {peakMb / limit:0.00} | {(peakMb <= limit ? "yes" : "**no**")} |")
               .AppendLine();
+        }
+
+        if (_serverBytes.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("Bytes the server sent per random-read run (median, from vsftpd's transfer log) — what each tool downloaded to deliver the bytes fio asked for:");
+            sb.AppendLine();
+            sb.AppendLine("| workload | asked | ftpsmount | rclone off | rclone full |");
+            sb.AppendLine("|---|---|---|---|---|");
+            foreach (var row in Rows.Where(r => _serverBytes.Keys.Any(k => k.Row == r.Key)))
+            {
+                var asked = row.Key == "rand128k" ? "16 MiB" : "2 MiB";
+                string B(string tool) => _serverBytes.TryGetValue((row.Key, tool), out var v) && v.Count > 0
+                    ? (Median(v) / 1048576.0).ToString("0.0", c) + " MiB" : "";
+                sb.Append(c, $"| {row.Title} | {asked} | {B("ftpsmount")} | {B("rclone-off")} | {B("rclone-full")} |").AppendLine();
+            }
         }
 
         sb.AppendLine();
