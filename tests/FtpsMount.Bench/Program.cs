@@ -2,6 +2,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using System.Runtime.InteropServices;
 using FtpsMount.Bench.Workloads;
 
 namespace FtpsMount.Bench;
@@ -43,17 +44,31 @@ internal static class Program
         }
 
         using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        // SIGINT (ignored in background jobs of non-interactive shells), SIGTERM and SIGHUP all stop the run through the
+        // token, so the finally blocks unmount and stop the server.
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
+        void Stop(PosixSignalContext context)
         {
-            e.Cancel = true;
+            context.Cancel = true;
             cancel.Cancel();
-        };
+        }
+
         if (!OperatingSystem.IsLinux())
         {
             await Console.Error.WriteLineAsync("The workload benchmark runs on Linux (FUSE).").ConfigureAwait(false);
             return 2;
         }
 
-        return await new WorkloadRunner(options).RunAsync(cancel.Token).ConfigureAwait(false);
+        try
+        {
+            return await new WorkloadRunner(options).RunAsync(cancel.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync("stopped; mounts and the server were cleaned up").ConfigureAwait(false);
+            return 130;
+        }
     }
 }
