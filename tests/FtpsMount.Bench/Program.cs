@@ -20,7 +20,8 @@ internal static class Program
         {
             var job = args.Contains("--long") ? Job.Default : Job.ShortRun;
             var config = ManualConfig.Create(DefaultConfig.Instance)
-                .AddJob(job.WithToolchain(InProcessEmitToolchain.Instance));
+                .AddJob(job.WithToolchain(InProcessEmitToolchain.Instance))
+                .WithArtifactsPath(Path.Combine(Path.GetTempPath(), "ftpsmount-bench-artifacts")); // not into the work tree
             var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly)
                 .Run(args.Skip(1).Where(a => a != "--long").ToArray(), config);
             return summaries.Any(s => s.HasCriticalValidationErrors) ? 1 : 0;
