@@ -237,7 +237,13 @@ public sealed class BlockFetcher : IAsyncDisposable
     /// reader always finds the block in one of the two.</summary>
     internal void Deliver(FetchJob job, BlockFlight flight)
     {
-        Cache.Put(job.Key, flight.Index, flight.Data);
+        // The cache takes the downloaded array itself (no 256 KiB copy per block, no second array per block in memory).
+        // When it does not keep it (already cached, or no memory tier) the flight keeps and later returns it.
+        if (Cache.Adopt(job.Key, flight.Index, flight.FilledArray!, streamed: job.IsPump) is { } pin)
+        {
+            flight.Adopted(pin);
+        }
+
         lock (Gate)
         {
             job.DequeueLocked(flight);

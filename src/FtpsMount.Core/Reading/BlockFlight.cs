@@ -18,6 +18,7 @@ internal sealed class BlockFlight
 {
     private readonly TaskCompletionSource<bool> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private byte[]? _buffer;
+    private IDisposable? _cachePin; // set when the cache adopted _buffer: released instead of returning the array
     private int _references = 1;
 
     public BlockFlight(FetchJob job, long index, long offset, int length)
@@ -48,13 +49,27 @@ internal sealed class BlockFlight
     /// <summary>The owner's buffer to fill (rented on first use; kept across a resumed attempt).</summary>
     public Memory<byte> FillBuffer => (_buffer ??= ArrayPool<byte>.Shared.Rent(Length)).AsMemory(0, Length);
 
+    /// <summary>The filled buffer, for the cache to adopt (see <see cref="Adopted"/>); null if never filled.</summary>
+    public byte[]? FilledArray => _buffer;
+
     public void AddRef() => Interlocked.Increment(ref _references);
+
+    /// <summary>The cache now owns the buffer (no copy was made); <paramref name="pin"/> keeps it from going back to the
+    /// pool while this flight's readers still copy from it. Called by the owner before <see cref="Succeed"/>.</summary>
+    public void Adopted(IDisposable pin) => _cachePin = pin;
 
     public void Release()
     {
         if (Interlocked.Decrement(ref _references) == 0 && Interlocked.Exchange(ref _buffer, null) is { } buffer)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (Interlocked.Exchange(ref _cachePin, null) is { } pin)
+            {
+                pin.Dispose();
+            }
+            else
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 

@@ -23,6 +23,7 @@ internal sealed class OpenSslTlsStream : TlsStream
     private const int RecordHeaderLength = 5;
     private const int MaxWriteChunk = 64 * 1024;
     private const int MaxSessionsKept = 8;
+    private const int ReadAheadBufferLength = 64 * 1024;
 
     private readonly Lock _sslLock = new();
     private readonly SafeSslHandle _ssl;
@@ -37,7 +38,7 @@ internal sealed class OpenSslTlsStream : TlsStream
 
     // Read side (only touched by the holder of _readGate, or by the handshake before the stream is published).
     private readonly byte[] _header = new byte[RecordHeaderLength];
-    private readonly byte[] _inBuffer = new byte[18 * 1024];
+    private readonly byte[] _inBuffer;
     private int _headerFill;
     private int _bodyRemaining;
     private bool _transportEof;
@@ -61,6 +62,11 @@ internal sealed class OpenSslTlsStream : TlsStream
         _transport = transport;
         Host = host;
         CollectSessions = collectSessions;
+        // Data connections carry nothing but TLS until they close, so they read whatever the socket has (many records
+        // per read; measured: one 256 MiB download made ~33,000 socket reads record by record). The control connection
+        // keeps reading one record at a time: after a CCC or a shutdown, the bytes that follow are clear text.
+        ReadAhead = !collectSessions;
+        _inBuffer = new byte[ReadAhead ? ReadAheadBufferLength : 18 * 1024];
         _ssl = SSL_new(context);
         if (_ssl.IsInvalid)
         {
@@ -126,6 +132,9 @@ internal sealed class OpenSslTlsStream : TlsStream
     }
 
     internal string Host { get; }
+
+    /// <summary>Whether reads take everything the transport has rather than one TLS record (data connections).</summary>
+    internal bool ReadAhead { get; }
 
     /// <summary>Control connections keep the sessions the server issues so data connections can resume them.</summary>
     internal bool CollectSessions { get; }
@@ -378,12 +387,25 @@ internal sealed class OpenSslTlsStream : TlsStream
     // ------------------------------------------------------------------ transport plumbing
 
     /// <summary>Reads the next piece of one TLS record from the transport into the read BIO: the 5-byte header
-    /// (fed alone, so OpenSSL can reject garbage before we wait for a body), or up to the rest of the body.
+    /// (fed alone, so OpenSSL can reject garbage before we wait for a body), or up to the rest of the body; with
+    /// <see cref="ReadAhead"/>, whatever the transport has (up to 64 KiB).
     /// Returns false at transport EOF. Partial progress survives cancellation.</summary>
     private async ValueTask<bool> FeedAsync(CancellationToken cancellationToken)
     {
         if (_transportEof)
             return false;
+
+        if (ReadAhead)
+        {
+            var got = await _transport.ReadAsync(_inBuffer, cancellationToken).ConfigureAwait(false);
+            if (got == 0)
+            {
+                _transportEof = true;
+                return false;
+            }
+            PutCiphertext(_inBuffer.AsSpan(0, got));
+            return true;
+        }
 
         if (_bodyRemaining == 0)
         {
