@@ -32,7 +32,7 @@ internal static class MountCommand
         knownFlags = new HashSet<string>(command.Options.SelectMany(o => o.Aliases.Append(o.Name)), StringComparer.Ordinal);
         command.SetAction(async (result, ct) =>
         {
-            var log = new StderrLogger(connection.LogLevel(result));
+            var log = new RecentErrorLog(new StderrLogger(connection.LogLevel(result)));
             try
             {
                 return await RunAsync(result, connection, mount, result.GetValue(url)!, result.GetValue(point)!, log, ct).ConfigureAwait(false);
@@ -52,7 +52,7 @@ internal static class MountCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(ParseResult result, ConnectionOptions connection, MountOptions mount, string urlText, string mountPoint, IFtpLogger log, CancellationToken ct)
+    private static async Task<int> RunAsync(ParseResult result, ConnectionOptions connection, MountOptions mount, string urlText, string mountPoint, RecentErrorLog log, CancellationToken ct)
     {
         var url = FtpsUrl.Parse(urlText);
         var ftps = connection.Build(result, url);
@@ -72,9 +72,11 @@ internal static class MountCommand
 
         // Log in once before mounting: errors a person can act on come out here, with the right exit code.
         string root;
+        string? tlsProtocol;
         await using (var probe = await FtpSession.ConnectAsync(ftps, credentials, log: log, cancellationToken: ct).ConfigureAwait(false))
         {
             root = url.ResolvePath(probe.HomeDirectory);
+            tlsProtocol = probe.Security.Tls?.Protocol;
             var entry = root == "/" ? null : await probe.GetEntryAsync(root, ct).ConfigureAwait(false);
             if (root != "/" && entry is null)
             {
@@ -91,11 +93,12 @@ internal static class MountCommand
             await probe.ListAsync(root, ct).ConfigureAwait(false);
         }
 
-        var fs = new SubtreeFileSystem(new RemoteFileSystem(ftps, credentials, core, log), root);
+        var remote = new RemoteFileSystem(ftps, credentials, core, log);
+        var fs = new SubtreeFileSystem(remote, root);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
-        using var status = new StatusFile(url.ToString(), fullMountPoint, fs);
+        using var status = new StatusFile(url.ToString(), fullMountPoint, fs) { TlsProtocol = tlsProtocol, Pool = () => remote.PoolStatistics, Errors = log };
         try
         {
             await Task.Factory.StartNew(

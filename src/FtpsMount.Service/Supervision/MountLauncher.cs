@@ -1,0 +1,38 @@
+using System.Diagnostics;
+
+namespace FtpsMount.Service.Supervision;
+
+/// <summary>
+/// How the service starts a mount: the <c>ftpsmount</c> program (and, when it runs as <c>dotnet ftpsmount.dll</c>, the
+/// assembly) followed by <c>mount PROFILE</c>. The CLI that hosts the service supplies it, so the service needs no
+/// reference to the CLI, and each mount is its own process: one crashed mount cannot take the service or the other
+/// mounts down, and mounting goes through the one tested path.
+/// </summary>
+public sealed record MountLauncher(string FileName, IReadOnlyList<string> PrefixArguments)
+{
+    /// <summary>This process's own program: <c>ftpsmount</c>, or <c>dotnet</c> + <paramref name="entryAssembly"/>.</summary>
+    public static MountLauncher ForCurrentProcess(string entryAssembly)
+    {
+        var self = Environment.ProcessPath ?? "ftpsmount";
+        return Path.GetFileNameWithoutExtension(self) == "dotnet"
+            ? new MountLauncher(self, [entryAssembly])
+            : new MountLauncher(self, []);
+    }
+
+    internal ProcessStartInfo StartInfo(params string[] arguments)
+    {
+        var start = new ProcessStartInfo(FileName)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var a in PrefixArguments.Concat(arguments))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        return start;
+    }
+}
