@@ -223,7 +223,7 @@ internal sealed partial class ServiceHarness : IAsyncDisposable
             }
         }
 
-        foreach (var mp in _mountPoints)
+        foreach (var mp in _mountPoints.Where(IsMounted))
         {
             using var p = Process.Start("fusermount3", ["-uz", mp]);
             await p.WaitForExitAsync();

@@ -23,8 +23,9 @@ public sealed class ServiceSupervisionTests(ITestOutputHelper output) : IAsyncLi
 
     public async Task DisposeAsync()
     {
-        using (var p = System.Diagnostics.Process.Start("fusermount3", ["-uz", _mountPoint]))
+        if (ServiceHarness.IsMounted(_mountPoint))
         {
+            using var p = System.Diagnostics.Process.Start("fusermount3", ["-uz", _mountPoint]);
             await p.WaitForExitAsync();
         }
 

@@ -37,6 +37,7 @@ function since(iso) {
 const SVG = "http://www.w3.org/2000/svg";
 function graph(samples) {
   const w = 300, h = 70;
+  if (samples.length === 1) samples = [samples[0], samples[0]]; // one sample: a flat line, not an invisible point
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("class", "graph");
   svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
