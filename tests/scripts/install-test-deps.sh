@@ -26,8 +26,8 @@ APT_PACKAGES=(
     fuse3 libfuse3-dev gcc pkg-config
     # Real tools the mount tests run on the mount.
     rsync git fio sqlite3 tar coreutils
-    # The dashboard test (tests/FtpsMount.Service.Tests) drives Debian's headless Chromium; the .deb test needs dpkg-deb.
-    chromium chromium-driver dpkg-dev
+    # The dashboard test (tests/FtpsMount.Service.Tests) drives Debian's headless Chromium; dpkg-deb (the .deb test) comes with dpkg.
+    chromium chromium-driver
     proftpd-core proftpd-mod-crypto
     # Run-time libraries of the unpacked vsftpd and pure-ftpd (their Depends, minus the daemons'
     # packaging bits).

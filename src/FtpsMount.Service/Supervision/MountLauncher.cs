@@ -27,6 +27,7 @@ public sealed record MountLauncher(string FileName, IReadOnlyList<string> Prefix
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            CreateNoWindow = true, // Windows: no console window per mount when the service runs without one
         };
         foreach (var a in PrefixArguments.Concat(arguments))
         {
