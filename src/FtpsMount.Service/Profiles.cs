@@ -32,13 +32,7 @@ public static class Profiles
             return explicitPath;
         }
 
-        var config = Environment.GetEnvironmentVariable("XDG_CONFIG_HOME");
-        if (string.IsNullOrEmpty(config))
-        {
-            config = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config");
-        }
-
-        return Path.Combine(config, "ftpsmount", "config.json");
+        return Path.Combine(ServicePaths.ConfigDirectory(), "config.json");
     }
 
     public static IReadOnlyDictionary<string, Profile> Load(string path)

@@ -6,15 +6,14 @@ namespace FtpsMount.Service;
 /// <summary>Where the service keeps what its clients need to find and authenticate to it.</summary>
 public static class ServicePaths
 {
-    /// <summary>~/.config/ftpsmount (XDG_CONFIG_HOME honoured; %APPDATA%\ftpsmount on Windows).</summary>
+    /// <summary>~/.config/ftpsmount (XDG_CONFIG_HOME honoured), on every OS: where the profiles file lives by default
+    /// (%USERPROFILE%\.config\ftpsmount on Windows, a folder only its user can read).</summary>
     public static string ConfigDirectory()
     {
         var config = Environment.GetEnvironmentVariable("XDG_CONFIG_HOME");
         if (string.IsNullOrEmpty(config))
         {
-            config = OperatingSystem.IsWindows()
-                ? Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData)
-                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config");
+            config = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config");
         }
 
         return Path.Combine(config, "ftpsmount");

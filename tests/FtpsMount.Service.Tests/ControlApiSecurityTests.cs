@@ -16,34 +16,50 @@ namespace FtpsMount.Service.Tests;
 /// status files are the user's alone (0600 in 0700 directories); the password is in no API answer, page or log line.
 /// </summary>
 [SupportedOSPlatform("linux")]
-public sealed class ControlApiSecurityTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ControlApiSecurityTests(ControlApiSecurityTests.MountedService fixture, ITestOutputHelper output)
+    : IClassFixture<ControlApiSecurityTests.MountedService>, IDisposable
 {
-    private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(3));
-    private readonly string _mountPoint = Directory.CreateTempSubdirectory("ftpsmount-sec-mnt").FullName;
-    private ReferenceServer _server = null!;
-    private ServiceHarness _service = null!;
-
-    public async Task InitializeAsync()
+    /// <summary>One vsftpd and one service with the profile "sec" mounted, shared by the drills (none changes them).</summary>
+    public sealed class MountedService : IAsyncLifetime
     {
-        _server = await ReferenceServer.StartAsync(ReferenceServerKind.Vsftpd, FtpsMode.Explicit, _timeout.Token);
-        _server.SeedFile("/a.txt", "a\n"u8);
-        _service = await ServiceHarness.StartAsync([new("sec", _server, _mountPoint)], _timeout.Token);
-        await _service.WaitForStateAsync("sec", MountRunState.Mounted, TimeSpan.FromSeconds(60), _timeout.Token, m => m.Stats is not null);
+        private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(3));
+
+        public string MountPoint { get; } = Directory.CreateTempSubdirectory("ftpsmount-sec-mnt").FullName;
+        public ReferenceServer Server { get; private set; } = null!;
+        internal ServiceHarness Service { get; private set; } = null!;
+
+        public async Task InitializeAsync()
+        {
+            Server = await ReferenceServer.StartAsync(ReferenceServerKind.Vsftpd, FtpsMode.Explicit, _timeout.Token);
+            Server.SeedFile("/a.txt", "a\n"u8);
+            Service = await ServiceHarness.StartAsync([new("sec", Server, MountPoint)], _timeout.Token);
+            await Service.WaitForStateAsync("sec", MountRunState.Mounted, TimeSpan.FromSeconds(60), _timeout.Token, m => m.Stats is not null);
+        }
+
+        public async Task DisposeAsync()
+        {
+            await Service.DisposeAsync();
+            await Server.DisposeAsync();
+            try
+            {
+                Directory.Delete(MountPoint);
+            }
+            catch (IOException)
+            {
+            }
+
+            _timeout.Dispose();
+        }
     }
 
-    public async Task DisposeAsync()
+    private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(1));
+    private ServiceHarness _service => fixture.Service;
+    private ReferenceServer _server => fixture.Server;
+    private string _mountPoint => fixture.MountPoint;
+
+    public void Dispose()
     {
         output.WriteLine(_service.Log);
-        await _service.DisposeAsync();
-        await _server.DisposeAsync();
-        try
-        {
-            Directory.Delete(_mountPoint);
-        }
-        catch (IOException)
-        {
-        }
-
         _timeout.Dispose();
     }
 
