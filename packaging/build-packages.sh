@@ -36,7 +36,10 @@ fi
 # The service/tray/logon notes go into the zip (next to the programs) whichever script built it.
 cp "$here/README-WINDOWS-SERVICE.txt" "$out/ftpsmount-win-x64/"
 (cd "$out" && zip -q "$zip" ftpsmount-win-x64/README-WINDOWS-SERVICE.txt)
-unzip -l "$zip" | grep -q 'ftpsmount.exe' || { echo "build-packages: $zip has no ftpsmount.exe" >&2; exit 1; }
+listing="$(unzip -l "$zip")"
+for required in ftpsmount.exe README-WINDOWS-SERVICE.txt; do
+    grep -q "$required" <<<"$listing" || { echo "build-packages: $zip has no $required" >&2; exit 1; }
+done
 
 echo "build-packages: built" >&2
 echo "$deb"

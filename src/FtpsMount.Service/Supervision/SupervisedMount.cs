@@ -20,7 +20,7 @@ internal sealed class SupervisedMount
     private readonly ILogger _log;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
-    private readonly SemaphoreSlim _wake = new(0);
+    private TaskCompletionSource _wake = NewSignal();
     private readonly Queue<string> _recentLog = new();
     private readonly Queue<ThroughputSample> _samples = new();
 
@@ -49,6 +49,29 @@ internal sealed class SupervisedMount
 
     public string Name => _profile.Name;
 
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes at the next <see cref="Wake"/>; take it before looking at the state, so no wake-up is lost.</summary>
+    private Task WakeSignal()
+    {
+        lock (_gate)
+        {
+            return _wake.Task;
+        }
+    }
+
+    private void Wake()
+    {
+        TaskCompletionSource old;
+        lock (_gate)
+        {
+            old = _wake;
+            _wake = NewSignal();
+        }
+
+        old.TrySetResult();
+    }
+
     public Profile Profile
     {
         get { lock (_gate) { return _profile; } }
@@ -70,7 +93,7 @@ internal sealed class SupervisedMount
             }
         }
 
-        _wake.Release();
+        Wake();
     }
 
     /// <summary>No longer wants the profile mounted; returns at once (the state goes Stopping → Stopped).</summary>
@@ -81,7 +104,7 @@ internal sealed class SupervisedMount
             _wanted = false;
         }
 
-        _wake.Release();
+        Wake();
     }
 
     /// <summary>Unmounts and waits until the mount process has ended.</summary>
@@ -94,7 +117,7 @@ internal sealed class SupervisedMount
             loop = _loop;
         }
 
-        _wake.Release();
+        Wake();
         if (loop is not null)
         {
             await loop.ConfigureAwait(false);
@@ -143,7 +166,8 @@ internal sealed class SupervisedMount
                 }
             }
 
-            var exitCode = await RunOnceAsync().ConfigureAwait(false);
+            var (exitCode, stoppedByUs) = await RunOnceAsync().ConfigureAwait(false);
+            var woken = WakeSignal();
             DateTimeOffset? mountedAt;
             lock (_gate)
             {
@@ -156,6 +180,13 @@ internal sealed class SupervisedMount
                 if (!_wanted)
                 {
                     continue; // the loop's top ends it as Stopped
+                }
+
+                if (stoppedByUs)
+                {
+                    // Unmounted on request, and wanted again meanwhile: mount again at once, not as a failure.
+                    backoff = _options.MinBackoff;
+                    continue;
                 }
 
                 _restarts++;
@@ -171,13 +202,14 @@ internal sealed class SupervisedMount
             }
 
             _log.LogWarning("{Profile}: {Error}; mounting again in {Seconds:0.#} s", Name, _lastError, backoff.TotalSeconds);
-            await _wake.WaitAsync(backoff).ConfigureAwait(false);
+            await Task.WhenAny(woken, Task.Delay(backoff)).ConfigureAwait(false);
             backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
         }
     }
 
-    /// <summary>One mount process from start to exit; null when it could not be started.</summary>
-    private async Task<int?> RunOnceAsync()
+    /// <summary>One mount process from start to exit: its exit code (null when it could not be started), and whether it
+    /// ended because we asked it to.</summary>
+    private async Task<(int? ExitCode, bool StoppedByUs)> RunOnceAsync()
     {
         var profile = Profile;
         if (profile.MountPoint is { } mp && OperatingSystem.IsLinux())
@@ -199,7 +231,7 @@ internal sealed class SupervisedMount
                 _lastErrorLine = $"cannot start {_options.Launcher.FileName}: {ex.Message}";
             }
 
-            return null;
+            return (null, false);
         }
 
         using (process)
@@ -221,7 +253,18 @@ internal sealed class SupervisedMount
             DateTimeOffset? stopDeadline = null;
             while (!exited.IsCompleted)
             {
-                await Task.WhenAny(exited, _wake.WaitAsync(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+                var woken = WakeSignal();
+                bool wantedNow;
+                lock (_gate)
+                {
+                    wantedNow = _wanted;
+                }
+
+                if (wantedNow || stopDeadline is not null)
+                {
+                    await Task.WhenAny(exited, woken, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+                }
+
                 Sample(process.Id);
                 bool wanted;
                 lock (_gate)
@@ -250,7 +293,7 @@ internal sealed class SupervisedMount
 
             await Task.WhenAll(stderr, stdout).ConfigureAwait(false);
             _log.LogInformation("{Profile}: mount process {Pid} exited with {Code}", Name, process.Id, process.ExitCode);
-            return process.ExitCode;
+            return (process.ExitCode, stopDeadline is not null);
         }
     }
 
