@@ -29,14 +29,19 @@ else
     for required in ftpsmount.exe ftpsmount-tray.exe; do
         [[ -f $stage/$required ]] || { echo "build-packages: $required missing from $stage" >&2; exit 1; }
     done
-    (cd "$out" && zip -qr ftpsmount-win-x64.zip ftpsmount-win-x64)
+    python3 -c 'import shutil, sys; shutil.make_archive(sys.argv[1], "zip", sys.argv[2], "ftpsmount-win-x64")' "$out/ftpsmount-win-x64" "$out"
     zip="$out/ftpsmount-win-x64.zip"
 fi
 
 # The service/tray/logon notes go into the zip (next to the programs) whichever script built it.
 cp "$here/README-WINDOWS-SERVICE.txt" "$out/ftpsmount-win-x64/"
-(cd "$out" && zip -q "$zip" ftpsmount-win-x64/README-WINDOWS-SERVICE.txt)
-listing="$(unzip -l "$zip")"
+if command -v zip >/dev/null 2>&1; then
+    (cd "$out" && zip -q "$zip" ftpsmount-win-x64/README-WINDOWS-SERVICE.txt)
+else
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "a", zipfile.ZIP_DEFLATED).write(sys.argv[2], sys.argv[3])' \
+        "$zip" "$out/ftpsmount-win-x64/README-WINDOWS-SERVICE.txt" ftpsmount-win-x64/README-WINDOWS-SERVICE.txt
+fi
+listing="$(python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$zip")"
 for required in ftpsmount.exe README-WINDOWS-SERVICE.txt; do
     grep -q "$required" <<<"$listing" || { echo "build-packages: $zip has no $required" >&2; exit 1; }
 done

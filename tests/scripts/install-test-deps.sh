@@ -32,6 +32,8 @@ APT_PACKAGES=(
     # Run-time libraries of the unpacked vsftpd and pure-ftpd (their Depends, minus the daemons'
     # packaging bits).
     libc6 libcap2 libcrypt1 libpam0g libpam-modules libpam-runtime libssl3 libwrap0 libsodium23
+    # Cross compiler for the Dokan (Windows x64) ABI probe: native/dokan-probe.sh.
+    gcc-mingw-w64-x86-64
 )
 # Debian packages unpacked side by side: name -> binary that must exist afterwards.
 declare -A UNPACKED=(

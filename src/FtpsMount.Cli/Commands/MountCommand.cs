@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using FtpsMount.Core.FileSystem;
+using FtpsMount.Dokan;
 using FtpsMount.Fuse;
 using FtpsMount.Protocol;
 using FtpsMount.Protocol.Listing;
@@ -29,6 +30,7 @@ internal static class MountCommand
         var command = new Command("mount", "Mount an FTPS server (or one of its directories) on a local directory.") { url, point };
         connection.AddTo(command);
         mount.AddTo(command);
+        WindowsMount.AddTo(command);
         knownFlags = new HashSet<string>(command.Options.SelectMany(o => o.Aliases.Append(o.Name)), StringComparer.Ordinal);
         command.SetAction(async (result, ct) =>
         {
@@ -36,6 +38,11 @@ internal static class MountCommand
             try
             {
                 return await RunAsync(result, connection, mount, result.GetValue(url)!, result.GetValue(point)!, log, ct).ConfigureAwait(false);
+            }
+            catch (DokanMountException ex)
+            {
+                Console.Error.WriteLine("error: " + ex.Message);
+                return ex.Failure is DokanMountFailure.BadMountPoint or DokanMountFailure.MountPointInUse ? ExitCodes.Usage : ExitCodes.Failure;
             }
             catch (FuseMountException ex)
             {
@@ -58,14 +65,16 @@ internal static class MountCommand
         var ftps = connection.Build(result, url);
         var credentials = connection.Credentials(result, url);
         var core = mount.BuildCore(result);
+        // Windows: Dokan 2 on a drive letter or an empty NTFS folder (the FUSE options are validated there instead).
+        var dokan = OperatingSystem.IsWindows() ? WindowsMount.BuildOptions(result, mount) : WindowsMount.RefuseOnLinux(result);
         var fuse = mount.BuildFuse(result, core);
-        var fullMountPoint = Path.GetFullPath(mountPoint);
+        var fullMountPoint = dokan is null ? Path.GetFullPath(mountPoint) : mountPoint;
         if (ftps.Tls.Trust.Insecure)
         {
             Console.Error.WriteLine("WARNING: --insecure: the server's certificate is NOT checked. Anyone on the network path can read and change this mount's traffic, including your password.");
         }
 
-        if (result.GetValue(mount.Daemon) && Environment.GetEnvironmentVariable(DaemonChildVariable) != "1")
+        if (dokan is null && result.GetValue(mount.Daemon) && Environment.GetEnvironmentVariable(DaemonChildVariable) != "1")
         {
             return await DaemonizeAsync(result, mount, fullMountPoint, credentials, ct).ConfigureAwait(false);
         }
@@ -95,6 +104,11 @@ internal static class MountCommand
 
         var remote = new RemoteFileSystem(ftps, credentials, core, log);
         var fs = new SubtreeFileSystem(remote, root);
+        if (OperatingSystem.IsWindows())
+        {
+            return await WindowsMount.RunAsync(fs, url.ToString(), mountPoint, dokan!, log, ct).ConfigureAwait(false);
+        }
+
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
