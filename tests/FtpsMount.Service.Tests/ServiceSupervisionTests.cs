@@ -107,6 +107,21 @@ public sealed class ServiceSupervisionTests(ITestOutputHelper output) : IAsyncLi
         }
     }
 
+    [Fact]
+    public async Task A_killed_service_leaves_no_mount_behind()
+    {
+        var ct = _timeout.Token;
+        _server.SeedFile("/x.txt", "x\n"u8);
+        await using var service = await ServiceHarness.StartAsync([new("orphan", _server, _mountPoint)], ct);
+        var mounted = await service.WaitForStateAsync("orphan", MountRunState.Mounted, TimeSpan.FromSeconds(60), ct);
+        Assert.Equal("x\n", await File.ReadAllTextAsync(Path.Combine(_mountPoint, "x.txt"), ct));
+
+        // SIGKILL: the service cannot clean up, but its end closes the mount's stdin, and the mount unmounts itself.
+        Assert.Equal(0, ServiceHarness.Kill(service.Pid, 9));
+        await ServiceHarness.WaitUntilAsync(() => !ServiceHarness.IsMounted(_mountPoint), TimeSpan.FromSeconds(30), "the orphaned mount to unmount", ct);
+        await ServiceHarness.WaitUntilAsync(() => !File.Exists($"/proc/{mounted.Pid}/status"), TimeSpan.FromSeconds(30), "the mount process to exit", ct);
+    }
+
     /// <summary>Right after the server restart the first request may meet a dead pooled session; Core retries, but
     /// give the kernel's negative cache and the pool a bounded moment.</summary>
     private static async Task<string> RetryReadAsync(string path, TimeSpan timeout, CancellationToken ct)

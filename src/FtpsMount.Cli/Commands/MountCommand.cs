@@ -6,6 +6,7 @@ using FtpsMount.Dokan;
 using FtpsMount.Fuse;
 using FtpsMount.Protocol;
 using FtpsMount.Protocol.Listing;
+using FtpsMount.Service.Supervision;
 
 namespace FtpsMount.Cli.Commands;
 
@@ -104,15 +105,16 @@ internal static class MountCommand
 
         var remote = new RemoteFileSystem(ftps, credentials, core, log);
         var fs = new SubtreeFileSystem(remote, root);
+        using var stop = SupervisorLink.Create(ct);
+        using var status = new StatusFile(url.ToString(), OperatingSystem.IsWindows() ? mountPoint : fullMountPoint, fs) { TlsProtocol = tlsProtocol, Pool = () => remote.PoolStatistics, Errors = log };
         if (OperatingSystem.IsWindows())
         {
-            return await WindowsMount.RunAsync(fs, url.ToString(), mountPoint, dokan!, log, ct).ConfigureAwait(false);
+            status.Start(); // live stats for `ftpsmount status` and the service; "mounted ..." on stderr still marks the mount live
+            return await WindowsMount.RunAsync(fs, url.ToString(), mountPoint, dokan!, log, stop.Token).ConfigureAwait(false);
         }
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
-        using var status = new StatusFile(url.ToString(), fullMountPoint, fs) { TlsProtocol = tlsProtocol, Pool = () => remote.PoolStatistics, Errors = log };
         try
         {
             await Task.Factory.StartNew(
@@ -159,6 +161,7 @@ internal static class MountCommand
         }
 
         start.Environment[DaemonChildVariable] = "1";
+        start.Environment.Remove(MountLauncher.SupervisedVariable); // its stdin is /dev/null: it must not read EOF as "stop"
         start.Environment["FTPSMOUNT_LOG"] = logFile;
         start.Environment[PasswordSource.EnvironmentVariable] = credentials.Password;
         using var child = Process.Start(start) ?? throw new CliException(ExitCodes.Failure, "could not start the background process");

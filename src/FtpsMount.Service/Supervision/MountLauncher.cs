@@ -10,6 +10,13 @@ namespace FtpsMount.Service.Supervision;
 /// </summary>
 public sealed record MountLauncher(string FileName, IReadOnlyList<string> PrefixArguments)
 {
+    /// <summary>
+    /// Set to "1" in a supervised mount's environment: the mount then unmounts (finishing pending uploads, as on
+    /// SIGTERM) when its standard input reaches end-of-file. The service stops a mount by closing that pipe — the same
+    /// on Linux and Windows (which has no SIGTERM) — and should the service itself die, its mounts end cleanly too.
+    /// </summary>
+    public const string SupervisedVariable = "FTPSMOUNT_SUPERVISED";
+
     /// <summary>This process's own program: <c>ftpsmount</c>, or <c>dotnet</c> + <paramref name="entryAssembly"/>.</summary>
     public static MountLauncher ForCurrentProcess(string entryAssembly)
     {

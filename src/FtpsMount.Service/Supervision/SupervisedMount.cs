@@ -8,7 +8,8 @@ namespace FtpsMount.Service.Supervision;
 /// <summary>
 /// One profile under supervision: runs <c>ftpsmount mount PROFILE</c> as a child process while the profile is wanted,
 /// restarts it with a doubling back-off (1 s … 60 s, reset after a minute of uptime) when it ends unexpectedly — a crash,
-/// or a server that was unreachable at mount time — and stops it with SIGTERM (the mount then finishes pending uploads)
+/// or a server that was unreachable at mount time — and stops it by closing its stdin (the mount then finishes pending
+/// uploads, as on SIGTERM; see <see cref="MountLauncher.SupervisedVariable"/>)
 /// when it is no longer wanted. A mount that merely loses its server stays mounted: its session pool reconnects.
 /// </summary>
 internal sealed class SupervisedMount
@@ -219,6 +220,7 @@ internal sealed class SupervisedMount
 
         var start = _options.Launcher.StartInfo("mount", profile.Name);
         start.Environment["FTPSMOUNT_CONFIG"] = _options.ProfilesPath;
+        start.Environment[MountLauncher.SupervisedVariable] = "1";
         Process process;
         try
         {
@@ -236,7 +238,8 @@ internal sealed class SupervisedMount
 
         using (process)
         {
-            process.StandardInput.Close(); // no password prompt: the password comes from a file, the environment or ~/.netrc
+            // stdin stays open: closing it is how the mount is asked to unmount (see MountLauncher.SupervisedVariable). It is
+            // a pipe, not a terminal, so the mount never prompts for a password.
             lock (_gate)
             {
                 _process = process;
@@ -281,7 +284,14 @@ internal sealed class SupervisedMount
                     }
 
                     _log.LogInformation("{Profile}: unmounting (pending uploads finish first)", Name);
-                    ProcessSignals.RequestStop(process, _options.Launcher, profile.MountPoint);
+                    try
+                    {
+                        process.StandardInput.Close();
+                    }
+                    catch (IOException)
+                    {
+                        // Already gone: the exit is seen next.
+                    }
                     stopDeadline = _time.GetUtcNow() + _options.DrainTimeout;
                 }
                 else if (stopDeadline is { } deadline && _time.GetUtcNow() > deadline && !exited.IsCompleted)
@@ -336,7 +346,7 @@ internal sealed class SupervisedMount
         _nextAttempt = null;
     }
 
-    /// <summary>Reads the mount process's status file; a first file also means the mount is live.</summary>
+    /// <summary>Reads the mount process's status file for the live stats and the throughput samples.</summary>
     private void Sample(int pid)
     {
         if (StatusFile.TryRead(pid) is not { } status || status.Pid != pid)
@@ -351,11 +361,7 @@ internal sealed class SupervisedMount
                 return;
             }
 
-            _status = status;
-            if (_state == MountRunState.Starting)
-            {
-                MarkMountedLocked();
-            }
+            _status = status; // stats only: the mount is live when it says "mounted ..." (a Windows mount writes this earlier)
 
             if (_previousSample is { } previous && status.Updated > previous.At)
             {
