@@ -126,6 +126,49 @@ public sealed class ControlApiSecurityTests(ControlApiSecurityTests.MountedServi
     }
 
     [Fact]
+    public async Task Ftpsmount_status_talks_to_the_running_service()
+    {
+        var ct = _timeout.Token;
+        var status = await RunCliAsync(ct, "status");
+        Assert.Equal(0, status.Code);
+        Assert.Contains($"service pid {_service.Pid}", status.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^  sec +mounted +" + System.Text.RegularExpressions.Regex.Escape(_mountPoint), status.Stdout);
+        Assert.Contains("TLSv1.", status.Stdout, StringComparison.Ordinal); // the mount's own status file
+        Assert.DoesNotContain(_server.Password, status.Stdout + status.Stderr, StringComparison.Ordinal);
+
+        var dashboard = await RunCliAsync(ct, "status", "--dashboard");
+        Assert.Equal(0, dashboard.Code);
+        var link = dashboard.Stdout.Trim();
+        Assert.StartsWith(_service.Endpoint.Url + "/login?code=", link, StringComparison.Ordinal);
+        using var browser = Tcp(cookies: true);
+        using var signIn = await browser.GetAsync(new Uri(link).PathAndQuery, ct);
+        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        using var mounts = await browser.GetAsync("/api/mounts", ct);
+        Assert.Equal(HttpStatusCode.OK, mounts.StatusCode);
+    }
+
+    private async Task<(int Code, string Stdout, string Stderr)> RunCliAsync(CancellationToken ct, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ftpsmount.dll"));
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.Environment["XDG_CONFIG_HOME"] = _service.ConfigHome;
+        start.Environment["XDG_RUNTIME_DIR"] = Path.GetDirectoryName(_service.RuntimeDirectory)!;
+        start.Environment["HOME"] = _service.Root;
+        using var p = System.Diagnostics.Process.Start(start)!;
+        var stdout = p.StandardOutput.ReadToEndAsync(ct);
+        var stderr = p.StandardError.ReadToEndAsync(ct);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(TimeSpan.FromSeconds(30));
+        await p.WaitForExitAsync(limit.Token);
+        return (p.ExitCode, await stdout, await stderr);
+    }
+
+    [Fact]
     public async Task A_foreign_host_header_is_refused_even_with_the_token()
     {
         using var client = Tcp();
