@@ -7,7 +7,7 @@ using FtpsMount.Tray.Native;
 namespace FtpsMount.Tray;
 
 /// <summary>
-/// The Windows notification-area icon: a message-only window receives the icon's clicks, a popup menu
+/// The Windows notification-area icon: a hidden window receives the icon's clicks, a popup menu
 /// (<see cref="TrayMenuModel"/>) offers mount/unmount per profile, the dashboard and quit. A background loop asks the
 /// service for its mounts every 3 s and posts the new menu to the window's thread, which alone touches Win32 state.
 /// The icon is a stock one per state: information (all mounted), warning (errors), error (a profile down or the
@@ -53,7 +53,10 @@ internal sealed class TrayIcon : IDisposable
             throw new InvalidOperationException($"RegisterClassEx failed ({Marshal.GetLastPInvokeError()})");
         }
 
-        _window = User32.CreateWindowExW(0, "FtpsMountTrayWindow", "FtpsMount", 0, 0, 0, 0, 0, User32.HWND_MESSAGE, 0, instance, 0);
+        // A hidden top-level window rather than a message-only one (HWND_MESSAGE): only a top-level window receives the
+        // TaskbarCreated broadcast (Explorer restarted: add the icon again) and can be made the foreground window,
+        // which TrackPopupMenu needs for the menu to close when the user clicks elsewhere. It is never shown.
+        _window = User32.CreateWindowExW(User32.WS_EX_TOOLWINDOW, "FtpsMountTrayWindow", "FtpsMount", 0, 0, 0, 0, 0, 0, 0, instance, 0);
         if (_window == 0)
         {
             throw new InvalidOperationException($"CreateWindowEx failed ({Marshal.GetLastPInvokeError()})");
@@ -165,6 +168,7 @@ internal sealed class TrayIcon : IDisposable
             User32.GetCursorPos(out var at);
             User32.SetForegroundWindow(_window); // otherwise the menu does not close when clicking elsewhere
             var chosen = User32.TrackPopupMenu(popup, User32.TPM_RIGHTBUTTON | User32.TPM_RETURNCMD | User32.TPM_NONOTIFY, at.X, at.Y, 0, _window, 0);
+            User32.PostMessageW(_window, User32.WM_NULL, 0, 0); // lets the menu close properly the next time (documented TrackPopupMenu remark)
             if (chosen >= FirstCommand && chosen - FirstCommand < menu.Items.Count)
             {
                 Execute(menu.Items[chosen - FirstCommand]);

@@ -66,13 +66,14 @@ internal struct Point
 [SupportedOSPlatform("windows")]
 internal static partial class User32
 {
+    public const uint WM_NULL = 0x0000;
     public const uint WM_DESTROY = 0x0002;
+    public const int WS_EX_TOOLWINDOW = 0x00000080;
     public const uint WM_COMMAND = 0x0111;
     public const uint WM_LBUTTONUP = 0x0202;
     public const uint WM_RBUTTONUP = 0x0205;
     public const uint WM_CONTEXTMENU = 0x007B;
     public const uint WM_APP = 0x8000;
-    public const nint HWND_MESSAGE = -3;
 
     public const int NIM_ADD = 0, NIM_MODIFY = 1, NIM_DELETE = 2;
     public const int NIF_MESSAGE = 0x1, NIF_ICON = 0x2, NIF_TIP = 0x4;
