@@ -68,7 +68,10 @@ public sealed class ServiceSupervisionTests(ITestOutputHelper output) : IAsyncLi
             // The mount process crashes (SIGKILL): the service mounts again after its back-off.
             Assert.Equal(0, ServiceHarness.Kill(firstPid, 9));
             var again = await service.WaitForStateAsync("work", MountRunState.Mounted, TimeSpan.FromSeconds(60), ct, m => m.Pid != firstPid);
-            Assert.Equal(1, again.Restarts);
+            // Usually one restart; on a loaded machine the first attempt may still find the killed mount being detached
+            // (auto_unmount) and fail, and the back-off tries again. Either way it must come back by itself.
+            output.WriteLine($"restarts after the kill: {again.Restarts}; mount log: {string.Join(" | ", again.RecentLog)}");
+            Assert.InRange(again.Restarts, 1, 5);
             Assert.Equal("before the restart\n", await RetryReadAsync(Path.Combine(_mountPoint, "before.txt"), TimeSpan.FromSeconds(20), ct));
 
             // Live stats come from the mount's status file (0600), TLS version included.
