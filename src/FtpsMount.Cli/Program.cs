@@ -11,6 +11,7 @@ var root = new RootCommand("ftpsmount — mount and use FTPS servers (FTP over T
     ProbeCommand.Create(),
     LsCommand.Create(),
     CatCommand.Create(),
+    ServiceCommand.Create(),
 };
 
 try

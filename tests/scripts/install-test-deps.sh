@@ -26,6 +26,8 @@ APT_PACKAGES=(
     fuse3 libfuse3-dev gcc pkg-config
     # Real tools the mount tests run on the mount.
     rsync git fio sqlite3 tar coreutils
+    # The dashboard test (tests/FtpsMount.Service.Tests) drives Debian's headless Chromium; dpkg-deb (the .deb test) comes with dpkg.
+    chromium chromium-driver
     proftpd-core proftpd-mod-crypto
     # Run-time libraries of the unpacked vsftpd and pure-ftpd (their Depends, minus the daemons'
     # packaging bits).
@@ -219,6 +221,20 @@ if [[ ! -f $PAM_SERVICE_FILE || "$(<"$PAM_SERVICE_FILE")" != "$pam_content" ]]; 
 fi
 
 # --- 6. what is there -----------------------------------------------------------------------------------
+# --- playwright-core for the dashboard test (no browser download: it drives /usr/bin/chromium) ------------
+# Node from the system when there is one (18+), else Debian's. Installed under $PREFIX/node; the test finds it there.
+PLAYWRIGHT_VERSION=1.57.0
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    apt_update_once
+    log "apt-get install nodejs npm"
+    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if [[ "$(cat "$PREFIX/node/node_modules/playwright-core/package.json" 2>/dev/null | sed -n 's/^ *"version": "\(.*\)",$/\1/p')" != "$PLAYWRIGHT_VERSION" ]]; then
+    log "npm install playwright-core@$PLAYWRIGHT_VERSION into $PREFIX/node"
+    mkdir -p "$PREFIX/node"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --silent --no-audit --no-fund --prefix "$PREFIX/node" "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null
+fi
+
 {
     printf 'vsftpd %s\n' "$(<"$SERVERS_DIR/vsftpd/.package-version")"
     printf 'pure-ftpd %s\n' "$(<"$SERVERS_DIR/pure-ftpd/.package-version")"

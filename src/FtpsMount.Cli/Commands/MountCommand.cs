@@ -6,6 +6,7 @@ using FtpsMount.Dokan;
 using FtpsMount.Fuse;
 using FtpsMount.Protocol;
 using FtpsMount.Protocol.Listing;
+using FtpsMount.Service.Supervision;
 
 namespace FtpsMount.Cli.Commands;
 
@@ -34,7 +35,7 @@ internal static class MountCommand
         knownFlags = new HashSet<string>(command.Options.SelectMany(o => o.Aliases.Append(o.Name)), StringComparer.Ordinal);
         command.SetAction(async (result, ct) =>
         {
-            var log = new StderrLogger(connection.LogLevel(result));
+            var log = new RecentErrorLog(new StderrLogger(connection.LogLevel(result)));
             try
             {
                 return await RunAsync(result, connection, mount, result.GetValue(url)!, result.GetValue(point)!, log, ct).ConfigureAwait(false);
@@ -59,7 +60,7 @@ internal static class MountCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(ParseResult result, ConnectionOptions connection, MountOptions mount, string urlText, string mountPoint, IFtpLogger log, CancellationToken ct)
+    private static async Task<int> RunAsync(ParseResult result, ConnectionOptions connection, MountOptions mount, string urlText, string mountPoint, RecentErrorLog log, CancellationToken ct)
     {
         var url = FtpsUrl.Parse(urlText);
         var ftps = connection.Build(result, url);
@@ -81,9 +82,11 @@ internal static class MountCommand
 
         // Log in once before mounting: errors a person can act on come out here, with the right exit code.
         string root;
+        string? tlsProtocol;
         await using (var probe = await FtpSession.ConnectAsync(ftps, credentials, log: log, cancellationToken: ct).ConfigureAwait(false))
         {
             root = url.ResolvePath(probe.HomeDirectory);
+            tlsProtocol = probe.Security.Tls?.Protocol;
             var entry = root == "/" ? null : await probe.GetEntryAsync(root, ct).ConfigureAwait(false);
             if (root != "/" && entry is null)
             {
@@ -100,16 +103,18 @@ internal static class MountCommand
             await probe.ListAsync(root, ct).ConfigureAwait(false);
         }
 
-        var fs = new SubtreeFileSystem(new RemoteFileSystem(ftps, credentials, core, log), root);
+        var remote = new RemoteFileSystem(ftps, credentials, core, log);
+        var fs = new SubtreeFileSystem(remote, root);
+        using var stop = SupervisorLink.Create(ct);
+        using var status = new StatusFile(url.ToString(), OperatingSystem.IsWindows() ? mountPoint : fullMountPoint, fs) { TlsProtocol = tlsProtocol, Pool = () => remote.PoolStatistics, Errors = log };
         if (OperatingSystem.IsWindows())
         {
-            return await WindowsMount.RunAsync(fs, url.ToString(), mountPoint, dokan!, log, ct).ConfigureAwait(false);
+            status.Start(); // live stats for `ftpsmount status` and the service; "mounted ..." on stderr still marks the mount live
+            return await WindowsMount.RunAsync(fs, url.ToString(), mountPoint, dokan!, log, stop.Token).ConfigureAwait(false);
         }
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
-        using var status = new StatusFile(url.ToString(), fullMountPoint, fs);
         try
         {
             await Task.Factory.StartNew(
@@ -156,6 +161,7 @@ internal static class MountCommand
         }
 
         start.Environment[DaemonChildVariable] = "1";
+        start.Environment.Remove(MountLauncher.SupervisedVariable); // its stdin is /dev/null: it must not read EOF as "stop"
         start.Environment["FTPSMOUNT_LOG"] = logFile;
         start.Environment[PasswordSource.EnvironmentVariable] = credentials.Password;
         using var child = Process.Start(start) ?? throw new CliException(ExitCodes.Failure, "could not start the background process");

@@ -1,7 +1,11 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace FtpsMount.Cli;
+namespace FtpsMount.Service;
+
+/// <summary>The profiles file is unusable (bad JSON, a profile without url, a password in it). A FormatException, so the
+/// CLI reports it as a usage error (exit 2).</summary>
+public sealed class ProfileException(string message) : FormatException(message);
 
 /// <summary>A named server in the profiles file.</summary>
 public sealed record Profile(string Name, string Url, string? MountPoint, bool AutoMount, IReadOnlyDictionary<string, JsonElement> Options);
@@ -17,6 +21,10 @@ public sealed record Profile(string Name, string Url, string? MountPoint, bool A
 /// </summary>
 public static class Profiles
 {
+    /// <summary>Names a profile may have: they appear in API paths, process arguments and file names.</summary>
+    public static bool IsValidName(string name) =>
+        name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && name[0] != '.' && name[0] != '-';
+
     public static string DefaultPath()
     {
         if (Environment.GetEnvironmentVariable("FTPSMOUNT_CONFIG") is { Length: > 0 } explicitPath)
@@ -24,13 +32,7 @@ public static class Profiles
             return explicitPath;
         }
 
-        var config = Environment.GetEnvironmentVariable("XDG_CONFIG_HOME");
-        if (string.IsNullOrEmpty(config))
-        {
-            config = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config");
-        }
-
-        return Path.Combine(config, "ftpsmount", "config.json");
+        return Path.Combine(ServicePaths.ConfigDirectory(), "config.json");
     }
 
     public static IReadOnlyDictionary<string, Profile> Load(string path)
@@ -47,7 +49,7 @@ public static class Profiles
         }
         catch (JsonException ex)
         {
-            throw new CliException(ExitCodes.Usage, $"{path}: not valid JSON ({ex.Message}).");
+            throw new ProfileException($"{path}: not valid JSON ({ex.Message}).");
         }
 
         using (document)
@@ -61,7 +63,7 @@ public static class Profiles
             foreach (var p in profiles.EnumerateObject())
             {
                 var o = p.Value;
-                var url = o.TryGetProperty("url", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString()! : throw new CliException(ExitCodes.Usage, $"{path}: profile \"{p.Name}\" has no \"url\".");
+                var url = o.TryGetProperty("url", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString()! : throw new ProfileException($"{path}: profile \"{p.Name}\" has no \"url\".");
                 var mount = o.TryGetProperty("mountPoint", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
                 var auto = o.TryGetProperty("autoMount", out var a) && a.ValueKind == JsonValueKind.True;
                 var options = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
@@ -71,7 +73,7 @@ public static class Profiles
                     {
                         if (kv.Name.Contains("password", StringComparison.OrdinalIgnoreCase) && kv.Name != "password-file")
                         {
-                            throw new CliException(ExitCodes.Usage, $"{path}: profile \"{p.Name}\": passwords are not stored in profiles; use \"password-file\", FTPSMOUNT_PASSWORD or ~/.netrc.");
+                            throw new ProfileException($"{path}: profile \"{p.Name}\": passwords are not stored in profiles; use \"password-file\", FTPSMOUNT_PASSWORD or ~/.netrc.");
                         }
 
                         options[kv.Name] = kv.Value.Clone();

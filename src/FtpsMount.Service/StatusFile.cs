@@ -1,9 +1,15 @@
 using System.Text.Json;
 using FtpsMount.Core.FileSystem;
+using FtpsMount.Core.Pool;
 
-namespace FtpsMount.Cli;
+namespace FtpsMount.Service;
 
-/// <summary>What one running mount reports about itself; <c>ftpsmount status</c> reads these.</summary>
+/// <summary>One warning or error a mount logged recently (for the dashboard and `ftpsmount status`).</summary>
+public sealed record StatusError(DateTimeOffset At, string Message);
+
+/// <summary>What one running mount reports about itself; <c>ftpsmount status</c> and the service read these.</summary>
+/// <remarks>The members after <see cref="OpenHandles"/> were added for the service dashboard; they default so that
+/// files written by an older mount still read.</remarks>
 public sealed record MountStatus(
     int Pid,
     string Url,
@@ -17,11 +23,15 @@ public sealed record MountStatus(
     long BytesDownloaded,
     long BytesUploaded,
     int PendingUploads,
-    int OpenHandles);
+    int OpenHandles,
+    string? TlsProtocol = null,
+    int SessionsInUse = 0,
+    int SessionsOpen = 0,
+    IReadOnlyList<StatusError>? Errors = null);
 
 /// <summary>
 /// A mount process writes its status every 2 s to <c>$XDG_RUNTIME_DIR/ftpsmount/PID.json</c> (0600, in a 0700
-/// directory; /tmp/ftpsmount-UID without XDG_RUNTIME_DIR) and removes it when it ends. No URL ever carries a password.
+/// directory; /tmp/ftpsmount-USER without XDG_RUNTIME_DIR) and removes it when it ends. No URL ever carries a password.
 /// </summary>
 public sealed class StatusFile : IDisposable
 {
@@ -38,6 +48,15 @@ public sealed class StatusFile : IDisposable
         _mountPoint = mountPoint;
         _fs = fs;
     }
+
+    /// <summary>The negotiated TLS version of the mount's first session (e.g. "Tls13"), when known.</summary>
+    public string? TlsProtocol { get; set; }
+
+    /// <summary>Where sessions-in-use come from (the mount's pool), when known.</summary>
+    public Func<SessionPoolStats>? Pool { get; set; }
+
+    /// <summary>The mount's recent warnings and errors, when collected.</summary>
+    public RecentErrorLog? Errors { get; set; }
 
     public static string Directory()
     {
@@ -64,16 +83,11 @@ public sealed class StatusFile : IDisposable
         try
         {
             var s = _fs.Statistics;
+            var pool = Pool?.Invoke();
             var status = new MountStatus(Environment.ProcessId, _url, _mountPoint, _started, DateTimeOffset.UtcNow,
-                s.MetadataHits, s.MetadataMisses, s.BlockCacheHits, s.BlockCacheMisses, s.BytesDownloaded, s.BytesUploaded, s.PendingUploads, s.OpenHandles);
-            var temp = _path + ".tmp";
-            File.WriteAllText(temp, JsonSerializer.Serialize(status));
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-
-            File.Move(temp, _path, overwrite: true);
+                s.MetadataHits, s.MetadataMisses, s.BlockCacheHits, s.BlockCacheMisses, s.BytesDownloaded, s.BytesUploaded, s.PendingUploads, s.OpenHandles,
+                TlsProtocol, pool?.InUse ?? 0, pool?.Open ?? 0, Errors?.Snapshot());
+            PrivateFile.WriteAllText(_path, JsonSerializer.Serialize(status));
         }
         catch (IOException)
         {
@@ -89,21 +103,34 @@ public sealed class StatusFile : IDisposable
         var result = new List<MountStatus>();
         foreach (var file in System.IO.Directory.EnumerateFiles(Directory(), "*.json"))
         {
-            try
+            if (!int.TryParse(Path.GetFileNameWithoutExtension(file), out _))
             {
-                var status = JsonSerializer.Deserialize<MountStatus>(File.ReadAllText(file));
-                if (status is not null && IsAlive(status.Pid))
-                {
-                    result.Add(status);
-                }
+                continue; // service.json and other files that are not a mount's
             }
-            catch (Exception ex) when (ex is IOException or JsonException)
+
+            if (TryReadFile(file) is { } status && IsAlive(status.Pid))
             {
-                // A file being replaced or left by a crashed mount: skip it.
+                result.Add(status);
             }
         }
 
         return result;
+    }
+
+    /// <summary>The status of the mount process <paramref name="pid"/>, or null while it has written none.</summary>
+    public static MountStatus? TryRead(int pid) => TryReadFile(Path.Combine(Directory(), pid + ".json"));
+
+    private static MountStatus? TryReadFile(string file)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<MountStatus>(File.ReadAllText(file));
+        }
+        catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException)
+        {
+            // A file being replaced, missing, or left by a crashed mount: skip it.
+            return null;
+        }
     }
 
     private static bool IsAlive(int pid)
