@@ -138,7 +138,8 @@ internal sealed partial class FuseAdapter
 
     /// <summary>flush. Kernel contract: called on every close(2) of a descriptor (dup'ed descriptors flush more than
     /// once), and its result is close()'s result — so this is where an upload failure must be reported. Without
-    /// write-back, Core uploads and verifies here; read-only handles return at once.</summary>
+    /// write-back, Core uploads and verifies here; with write-back it returns at once (fsync still uploads); read-only
+    /// handles return at once.</summary>
     public int Flush(string path, ulong fh)
     {
         if (!TryHandle("flush", path, fh, out var handle, out var errno))
@@ -146,7 +147,7 @@ internal sealed partial class FuseAdapter
             return errno;
         }
 
-        return Await("flush", path, _options.TransferTimeout, ct => _fs.FlushAsync(handle, ct));
+        return Await("flush", path, _options.TransferTimeout, ct => _fs.CloseFlushAsync(handle, ct));
     }
 
     /// <summary>fsync. Kernel contract: data must be durable on return; datasync makes no difference on FTP.</summary>

@@ -33,6 +33,11 @@ public interface IRemoteFileSystem : IAsyncDisposable
     /// On failure the written data stays staged for a retry and the error is returned.</summary>
     Task FlushAsync(FsFileHandle handle, CancellationToken cancellationToken);
 
+    /// <summary>The flush that close(2) makes. Like <see cref="FlushAsync"/>, except that a file system with write-back
+    /// may leave the upload to its write-back schedule instead of waiting for the server (fsync must use
+    /// <see cref="FlushAsync"/>).</summary>
+    Task CloseFlushAsync(FsFileHandle handle, CancellationToken cancellationToken) => FlushAsync(handle, cancellationToken);
+
     /// <summary>Last close of a handle: flushes (unless write-back), then frees it.</summary>
     Task ReleaseAsync(FsFileHandle handle, CancellationToken cancellationToken);
 

@@ -48,6 +48,11 @@ internal sealed class MetadataCache : IDisposable
     internal sealed class Listing(Dictionary<string, FsAttributes> entries)
     {
         public Dictionary<string, FsAttributes> Entries { get; } = entries;
+
+        /// <summary>Names that exist but whose attributes changed on the server in a way we can't know exactly (an
+        /// upload landed: the server chose the mtime). Lookups of these ask the server; a name neither here nor in
+        /// <see cref="Entries"/> still does not exist. readdir refetches while any are set.</summary>
+        public HashSet<string> Unknown { get; } = new(StringComparer.Ordinal);
     }
 
     private static string AttrKey(string path) => "a:" + path;
@@ -96,10 +101,13 @@ internal sealed class MetadataCache : IDisposable
 
         if (path != "/" && TryGet(ListingKey(FtpPath.GetParent(path)), out Listing parent))
         {
-            Interlocked.Increment(ref _hits);
             lock (parent)
             {
-                return parent.Entries.GetValueOrDefault(FtpPath.GetName(path));
+                if (!parent.Unknown.Contains(FtpPath.GetName(path)))
+                {
+                    Interlocked.Increment(ref _hits);
+                    return parent.Entries.GetValueOrDefault(FtpPath.GetName(path));
+                }
             }
         }
 
@@ -119,6 +127,8 @@ internal sealed class MetadataCache : IDisposable
                 {
                     Set(AttrKey(path), fetched, _options.AttrTtl);
                 }
+
+                UpdateParentListing(path, fetched, onlyIfUnknown: true);
             }
 
             return fetched;
@@ -131,10 +141,13 @@ internal sealed class MetadataCache : IDisposable
     {
         if (TryGet(ListingKey(path), out Listing cached))
         {
-            Interlocked.Increment(ref _hits);
             lock (cached)
             {
-                return cached.Entries.Values.ToArray();
+                if (cached.Unknown.Count == 0)
+                {
+                    Interlocked.Increment(ref _hits);
+                    return cached.Entries.Values.ToArray();
+                }
             }
         }
 
@@ -210,11 +223,63 @@ internal sealed class MetadataCache : IDisposable
         Interlocked.Increment(ref _mutations);
         _cache.Remove(NegativeKey(path));
         Set(AttrKey(path), attributes, _options.AttrTtl);
+        UpdateParentListing(path, attributes);
+    }
+
+    /// <summary>Own change: this mount just created the directory <paramref name="path"/> (the server's MKD succeeded),
+    /// so it is known to be empty: its listing is cached as complete and empty, and lookups of names inside it are
+    /// answered without the server until the listing expires (<see cref="CacheOptions.DirCacheTtl"/>) — as for any
+    /// fresh listing; own changes inside it keep it current.</summary>
+    public void PutNewDirectory(string path, FsAttributes attributes)
+    {
+        Put(path, attributes);
+        _cache.Remove(NegativeKey(path));
+        Set(ListingKey(path), new Listing(new Dictionary<string, FsAttributes>(StringComparer.Ordinal)), _options.DirCacheTtl);
+    }
+
+    /// <summary>Own change whose result the server decided (an upload landed: its mtime is the server's): the next
+    /// lookup of <paramref name="path"/> asks the server, while its parent's listing keeps answering for the other
+    /// names (so creating many files in one directory does not cost a server lookup each).</summary>
+    public void Refresh(string path)
+    {
+        Interlocked.Increment(ref _mutations);
+        _cache.Remove(AttrKey(path));
+        _cache.Remove(NegativeKey(path));
+        _cache.Remove(ListingKey(path));
         if (path != "/" && _cache.TryGetValue(ListingKey(FtpPath.GetParent(path)), out Stamped<Listing>? parent) && parent is not null)
         {
             lock (parent.Value)
             {
-                parent.Value.Entries[attributes.Name] = attributes;
+                parent.Value.Unknown.Add(FtpPath.GetName(path));
+            }
+        }
+    }
+
+    /// <summary>Keeps a cached listing of the parent in step with what is now known about one of its names.</summary>
+    /// <param name="onlyIfUnknown">Only settle a name marked by <see cref="Refresh"/> (a server lookup's answer; the
+    /// listing's own entries may carry more, e.g. LIST's mode where SIZE/MDTM has none).</param>
+    private void UpdateParentListing(string path, FsAttributes? attributes, bool onlyIfUnknown = false)
+    {
+        if (path != "/" && _cache.TryGetValue(ListingKey(FtpPath.GetParent(path)), out Stamped<Listing>? parent) && parent is not null)
+        {
+            var name = FtpPath.GetName(path);
+            lock (parent.Value)
+            {
+                if (onlyIfUnknown && !parent.Value.Unknown.Contains(name))
+                {
+                    return;
+                }
+
+                if (attributes is null)
+                {
+                    parent.Value.Entries.Remove(name);
+                }
+                else
+                {
+                    parent.Value.Entries[name] = attributes;
+                }
+
+                parent.Value.Unknown.Remove(name);
             }
         }
     }
@@ -232,13 +297,7 @@ internal sealed class MetadataCache : IDisposable
         _cache.Remove(AttrKey(path));
         _cache.Remove(ListingKey(path));
         Set(NegativeKey(path), true, _options.NegativeTtl);
-        if (path != "/" && _cache.TryGetValue(ListingKey(FtpPath.GetParent(path)), out Stamped<Listing>? parent) && parent is not null)
-        {
-            lock (parent.Value)
-            {
-                parent.Value.Entries.Remove(FtpPath.GetName(path));
-            }
-        }
+        UpdateParentListing(path, null);
     }
 
     /// <summary>Forget what is known about one path (e.g. after a failed operation left its state unknown).</summary>

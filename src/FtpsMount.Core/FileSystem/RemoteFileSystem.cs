@@ -358,6 +358,24 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             return true;
         });
 
+    /// <summary>close(2)'s flush. Without write-back the same as <see cref="FlushAsync"/> (close returns once the server
+    /// has the file, verified). With write-back it waits for no network at all: the upload starts after the delay once
+    /// the last handle is released; fsync (<see cref="FlushAsync"/>) still uploads and verifies.</summary>
+    public Task CloseFlushAsync(FsFileHandle handle, CancellationToken cancellationToken) =>
+        _options.Write.WriteBack is null
+            ? FlushAsync(handle, cancellationToken)
+            : Guard(FsOperation.Write, handle.Path, async () =>
+            {
+                if (handle.Writer is not null)
+                {
+                    // Not uploaded yet: the create mode is applied when the upload lands (an explicit chmod before
+                    // then wins, see SetModeAsync).
+                    await SettleCreateModeAsync(handle, uploaded: false, cancellationToken).ConfigureAwait(false);
+                }
+
+                return true;
+            });
+
     public Task ReleaseAsync(FsFileHandle handle, CancellationToken cancellationToken) =>
         Guard(FsOperation.Write, handle.Path, async () =>
         {
@@ -392,8 +410,9 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
 
         _blocks.Invalidate(path);
         // The server set the mtime at upload; we don't know it exactly without asking, so forget the attributes and
-        // let the next lookup fetch them (size is already right through the writer overlay until then).
-        _meta.Forget(path);
+        // let the next lookup fetch them (size is already right through the writer overlay until then). The parent's
+        // listing stays: it still answers for its other names (a negative lookup of the next new file is free).
+        _meta.Refresh(path);
     }
 
     /// <summary>0644: what a server's usual umask 022 gives an uploaded file, so no SITE CHMOD is needed for it.</summary>
@@ -431,7 +450,7 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
         {
             await _pool.ExecuteAsync(SessionUse.Metadata, (s, c) => s.ChmodAsync(path, mode, c), idempotent: true, ct).ConfigureAwait(false);
             _knownModes[path] = mode;
-            _meta.Forget(path);
+            _meta.Refresh(path);
             if (await FetchEntryAsync(path, ct).ConfigureAwait(false) is { } fresh)
             {
                 _meta.Put(path, fresh with { Mode = mode });
@@ -478,7 +497,8 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
 
             await RequireDirectoryAsync(FtpPath.GetParent(path), cancellationToken).ConfigureAwait(false);
             await RunAsync(FsOperation.MakeDirectory, path, (s, c) => s.MakeDirectoryAsync(path, c), idempotent: false, cancellationToken).ConfigureAwait(false);
-            _meta.Put(path, new FsAttributes { Name = FtpPath.GetName(path), Kind = FsEntryKind.Directory, Modified = _time.GetUtcNow(), Mode = 0x1ED });
+            // Our MKD succeeded, so the directory is empty: lookups inside it (e.g. every file tar creates) need no server.
+            _meta.PutNewDirectory(path, new FsAttributes { Name = FtpPath.GetName(path), Kind = FsEntryKind.Directory, Modified = _time.GetUtcNow(), Mode = 0x1ED });
             return true;
         });
 
@@ -695,6 +715,20 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             if (handle.Path == path && handle.Writer is { IsDirty: true } w)
             {
                 await w.FlushAsync(ct).ConfigureAwait(false);
+            }
+        }
+
+        // Closed but not uploaded yet (write-back): an upload after a chmod/utime would undo it (the server dates the
+        // file at upload), so land it first.
+        if (_writes.TryGetLength(path, out _))
+        {
+            try
+            {
+                await _writes.FlushPathAsync(path, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not FsException and not OperationCanceledException)
+            {
+                throw FtpErrorMapper.ToFsException(ex, FsOperation.Write, path);
             }
         }
     }

@@ -34,6 +34,7 @@ public sealed class SubtreeFileSystem(IRemoteFileSystem inner, string root) : IR
     public Task TruncateAsync(FsFileHandle handle, long length, CancellationToken cancellationToken) => inner.TruncateAsync(handle, length, cancellationToken);
     public Task TruncateAsync(string path, long length, CancellationToken cancellationToken) => inner.TruncateAsync(Map(path), length, cancellationToken);
     public Task FlushAsync(FsFileHandle handle, CancellationToken cancellationToken) => inner.FlushAsync(handle, cancellationToken);
+    public Task CloseFlushAsync(FsFileHandle handle, CancellationToken cancellationToken) => inner.CloseFlushAsync(handle, cancellationToken);
     public Task ReleaseAsync(FsFileHandle handle, CancellationToken cancellationToken) => inner.ReleaseAsync(handle, cancellationToken);
     public Task DeleteFileAsync(string path, CancellationToken cancellationToken) => inner.DeleteFileAsync(Map(path), cancellationToken);
     public Task MakeDirectoryAsync(string path, int mode, CancellationToken cancellationToken) => inner.MakeDirectoryAsync(Map(path), mode, cancellationToken);

@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using FtpsMount.Core.FileSystem;
+using FtpsMount.Core.Tests.Conformance;
+using FtpsMount.Protocol;
+using FtpsMount.Protocol.Tls;
+using FtpsMount.Testing.ReferenceServers;
+
+namespace FtpsMount.Core.Tests.FileSystem;
+
+/// <summary>What creating files costs on the wire (the untar workload), counted from the commands the sessions send to
+/// a real vsftpd: no lookup round trips for names in a directory this mount created, and with write-back close()
+/// sends nothing.</summary>
+[Collection(CoreConformanceCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class CreateRoundTripTests
+{
+    /// <summary>Every command sent ("SIZE /x"), in order.</summary>
+    private sealed class CommandLog : IFtpLogger
+    {
+        private readonly ConcurrentQueue<string> _commands = new();
+
+        public bool IsEnabled(FtpLogLevel level) => true;
+
+        public void Log(FtpLogLevel level, string message)
+        {
+            if (level == FtpLogLevel.Trace && message.StartsWith("> ", StringComparison.Ordinal))
+            {
+                _commands.Enqueue(message[2..]);
+            }
+        }
+
+        public string[] Naming(string name) => _commands.Where(c => c.EndsWith(name, StringComparison.Ordinal)).ToArray();
+
+        public override string ToString() => string.Join(Environment.NewLine, _commands);
+    }
+
+    private static async Task CreateFileAsync(IRemoteFileSystem fs, string path, CancellationToken ct)
+    {
+        // What tar does: lookup (negative), create, write, close (flush + release).
+        await Assert.ThrowsAsync<FsException>(() => fs.GetAttributesAsync(path, ct));
+        var handle = await fs.CreateAsync(path, 0x1A4, exclusive: true, ct);
+        await fs.WriteAsync(handle, 0, "hello"u8.ToArray(), ct);
+        await fs.CloseFlushAsync(handle, ct);
+        await fs.ReleaseAsync(handle, ct);
+    }
+
+    [Fact]
+    public async Task Files_created_in_a_new_directory_cost_no_lookups_on_the_server()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var server = await ReferenceServer.StartAsync(ReferenceServerKind.Vsftpd, FtpsMode.Explicit, timeout.Token);
+        var log = new CommandLog();
+        await using var fs = new RemoteFileSystem(server.CreateOptions(TlsVersion.Tls13), server.Credentials, new CoreOptions(), log);
+
+        await fs.MakeDirectoryAsync("/new", 0x1ED, timeout.Token);
+        for (var i = 0; i < 5; i++)
+        {
+            await CreateFileAsync(fs, $"/new/f{i}", timeout.Token);
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            // One STOR and one SIZE (the verification after the upload); no SIZE/CWD/MLST lookups of a name that
+            // cannot exist yet. Before: SIZE → 550 and CWD → 550 for every file as well.
+            var sent = log.Naming($"/new/f{i}");
+            Assert.True(sent.Length == 2 && sent.Count(c => c.StartsWith("STOR ", StringComparison.Ordinal)) == 1, $"f{i}: {string.Join(", ", sent)}\n{log}");
+            Assert.Equal("hello", await File.ReadAllTextAsync(server.GetLocalPath($"/new/f{i}"), timeout.Token));
+        }
+
+        // The uploads landed; the directory still lists right (size from the server).
+        var listed = await fs.ReadDirectoryAsync("/new", timeout.Token);
+        Assert.Equal(5, listed.Count);
+        Assert.All(listed, e => Assert.Equal(5, e.Size));
+    }
+
+    [Fact]
+    public async Task With_write_back_close_sends_nothing_and_fsync_still_uploads()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var server = await ReferenceServer.StartAsync(ReferenceServerKind.Vsftpd, FtpsMode.Explicit, timeout.Token);
+        var log = new CommandLog();
+        var options = new CoreOptions { Write = new WriteOptions { WriteBack = TimeSpan.FromMinutes(5) } };
+        await using var fs = new RemoteFileSystem(server.CreateOptions(TlsVersion.Tls13), server.Credentials, options, log);
+
+        await fs.MakeDirectoryAsync("/wb", 0x1ED, timeout.Token);
+        var handle = await fs.CreateAsync("/wb/a", 0x1A4, exclusive: true, timeout.Token);
+        await fs.WriteAsync(handle, 0, "hello"u8.ToArray(), timeout.Token);
+        await fs.CloseFlushAsync(handle, timeout.Token);
+        Assert.Empty(log.Naming("/wb/a"));
+        Assert.False(File.Exists(server.GetLocalPath("/wb/a")));
+
+        // fsync on the same handle: durable on return.
+        await fs.FlushAsync(handle, timeout.Token);
+        Assert.Contains(log.Naming("/wb/a"), c => c.StartsWith("STOR ", StringComparison.Ordinal));
+        Assert.Equal("hello", await File.ReadAllTextAsync(server.GetLocalPath("/wb/a"), timeout.Token));
+        await fs.ReleaseAsync(handle, timeout.Token);
+    }
+
+    [Fact]
+    public async Task With_write_back_a_utime_after_close_lands_the_upload_first()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var server = await ReferenceServer.StartAsync(ReferenceServerKind.Vsftpd, FtpsMode.Explicit, timeout.Token);
+        var options = new CoreOptions { Write = new WriteOptions { WriteBack = TimeSpan.FromMinutes(5) } };
+        await using var fs = new RemoteFileSystem(server.CreateOptions(TlsVersion.Tls13), server.Credentials, options);
+
+        var handle = await fs.CreateAsync("/dated", 0x1A4, exclusive: true, timeout.Token);
+        await fs.WriteAsync(handle, 0, "hello"u8.ToArray(), timeout.Token);
+        await fs.CloseFlushAsync(handle, timeout.Token);
+        await fs.ReleaseAsync(handle, timeout.Token);
+        var when = new DateTimeOffset(2001, 2, 3, 4, 5, 6, TimeSpan.Zero);
+        await fs.SetModifiedTimeAsync("/dated", when, timeout.Token);
+
+        // The pending upload went out before the MDTM, so it cannot re-date the file later.
+        Assert.Equal("hello", await File.ReadAllTextAsync(server.GetLocalPath("/dated"), timeout.Token));
+        Assert.Equal(when.UtcDateTime, File.GetLastWriteTimeUtc(server.GetLocalPath("/dated")));
+        Assert.Empty(await fs.DrainAsync(TimeSpan.FromSeconds(30), timeout.Token));
+        Assert.Equal(when.UtcDateTime, File.GetLastWriteTimeUtc(server.GetLocalPath("/dated")));
+    }
+}
