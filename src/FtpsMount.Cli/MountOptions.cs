@@ -24,10 +24,11 @@ public sealed class MountOptions
     public Option<bool> Daemon { get; } = new("--daemon") { Description = "Detach once the mount is live." };
     public Option<string?> LogFile { get; } = new("--log-file") { Description = "With --daemon: where the background process logs (default ~/.cache/ftpsmount/<mountpoint>.log)." };
     public Option<bool> FuseDebug { get; } = new("--fuse-debug") { Description = "libfuse's own request trace on stderr." };
+    public Option<int?> PrefetchFiles { get; } = new("--prefetch-files") { Description = "When a directory's files are read in listing order, fetch this many of the next small files ahead on idle sessions (default 4; 0 = off)." };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Connections, DirCacheTtl, AttrTtl, BlockSize, CacheSize, CacheDir, WriteBack, ReadOnly, AllowOther, NoDefaultPermissions, KernelCache, NonEmpty, Daemon, LogFile, FuseDebug })
+        foreach (var option in new Option[] { Connections, DirCacheTtl, AttrTtl, BlockSize, CacheSize, CacheDir, WriteBack, ReadOnly, AllowOther, NoDefaultPermissions, KernelCache, NonEmpty, Daemon, LogFile, FuseDebug, PrefetchFiles })
         {
             command.Add(option);
         }
@@ -43,6 +44,7 @@ public sealed class MountOptions
             BlockSize = (int)(ParseSize(result.GetValue(BlockSize), "--block-size") ?? defaults.Cache.BlockSize),
             CacheSizeBytes = ParseSize(result.GetValue(CacheSize), "--cache-size") ?? defaults.Cache.CacheSizeBytes,
             CacheDirectory = result.GetValue(CacheDir),
+            PrefetchFiles = result.GetValue(PrefetchFiles) ?? defaults.Cache.PrefetchFiles,
         };
         var options = defaults with
         {

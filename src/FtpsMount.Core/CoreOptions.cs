@@ -91,6 +91,12 @@ public sealed record CacheOptions
     /// <summary>Largest read-ahead window of a sequential reader.</summary>
     public long ReadAheadMax { get; init; } = 8L * 1024 * 1024;
 
+    /// <summary><c>--prefetch-files N</c>: when the files of one directory are read one after another in listing order
+    /// (e.g. <c>find -exec cat</c>, <c>grep -r</c>), fetch up to this many of the next small files (at most one block
+    /// each) of that listing into the block cache ahead of time, on transfer sessions that are idle (never the reserved
+    /// metadata session). 0 turns it off.</summary>
+    public int PrefetchFiles { get; init; } = 4;
+
     /// <summary>Files at least this large, read sequentially, are fetched as parallel ranges over several sessions.
     /// Off by default (<see cref="long.MaxValue"/>): over loopback one stream was always faster (each range costs a RETR
     /// and an abort); parallel ranges pay off on high-latency links, where this should be set (e.g. 64 MiB).</summary>
@@ -108,6 +114,7 @@ public sealed record CacheOptions
         CoreOptions.Require(DiskCacheSizeBytes >= 0, "Cache.DiskCacheSizeBytes", "must not be negative.");
         CoreOptions.Require(ReadAheadInitial >= 1, "Cache.ReadAheadInitial", "must be positive.");
         CoreOptions.Require(ReadAheadMax >= ReadAheadInitial, "Cache.ReadAheadMax", "must be at least Cache.ReadAheadInitial (128 KiB by default).");
+        CoreOptions.Require(PrefetchFiles is >= 0 and <= 64, "--prefetch-files", "must be between 0 and 64.");
         CoreOptions.Require(ParallelRangeThreshold >= 0, "Cache.ParallelRangeThreshold", "must not be negative.");
     }
 }

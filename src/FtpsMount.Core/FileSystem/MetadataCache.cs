@@ -180,6 +180,21 @@ internal sealed class MetadataCache : IDisposable
         }
     }
 
+    /// <summary>The entries of <paramref name="path"/> in listing (readdir) order when a fresh, settled listing is
+    /// cached; null otherwise. Never asks the server.</summary>
+    public IReadOnlyList<FsAttributes>? TryGetListing(string path)
+    {
+        if (TryGet(ListingKey(path), out Listing cached))
+        {
+            lock (cached)
+            {
+                return cached.Unknown.Count == 0 ? cached.Entries.Values.ToArray() : null;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>One fetch per key at a time; the fetch itself is not cancelled by one impatient caller.</summary>
     private static Task<T> Shared<T>(ConcurrentDictionary<string, Task<T>> flights, string key, Func<Task<T>> fetch)
     {

@@ -24,6 +24,7 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
     private readonly BlockFetcher _fetcher;
     private readonly WriteManager _writes;
     private readonly MetadataCache _meta;
+    private readonly SmallFilePrefetcher _prefetch;
     private readonly CoreOptions _options;
     private readonly IFtpLogger _log;
     private readonly TimeProvider _time;
@@ -51,7 +52,11 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
         _writes = new WriteManager(_pool, options.Write, _log, _time);
         _writes.Uploaded += OnUploaded;
         _meta = new MetadataCache(options.Cache, _time, FetchEntryAsync, FetchListingAsync);
+        _prefetch = new SmallFilePrefetcher(_fetcher, _pool, options.Cache.PrefetchFiles, _log);
     }
+
+    /// <summary>Small-file prefetches started so far (tests).</summary>
+    internal long PrefetchesStarted => _prefetch.Started;
 
     /// <summary>The session pool (for status displays).</summary>
     public SessionPoolStats PoolStatistics => _pool.Stats;
@@ -279,6 +284,14 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             {
                 var attributes = await GetAttributesAsync(handle.Path, cancellationToken).ConfigureAwait(false);
                 var fresh = _fetcher.OpenReader(new FileKey(handle.Path, attributes.Size, attributes.Modified));
+                if (offset == 0 && _prefetch.Enabled && handle.Path != "/")
+                {
+                    // A whole-file read starting: if this directory is being read in listing order, fetch the next
+                    // small files ahead (only from a cached listing, only on idle sessions).
+                    _prefetch.OnFileOpened(handle.Path, _meta.TryGetListing(FtpPath.GetParent(handle.Path)),
+                        p => _writes.TryGetLength(p, out _) || DirtyWriterFor(p) is not null);
+                }
+
                 var previous = Interlocked.Exchange(ref handle.ReaderField, fresh);
                 if (previous is not null)
                 {
@@ -861,6 +874,7 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
         }
 
         await _writes.DisposeAsync().ConfigureAwait(false);
+        await _prefetch.DisposeAsync().ConfigureAwait(false);
         await _fetcher.DisposeAsync().ConfigureAwait(false);
         await _pool.DisposeAsync().ConfigureAwait(false);
         _blocks.Dispose();
