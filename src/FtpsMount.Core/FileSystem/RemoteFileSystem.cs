@@ -709,6 +709,33 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
     public Task<IReadOnlyList<string>> DrainAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
         _writes.DrainAsync(timeout, cancellationToken);
 
+    /// <summary>At unmount: releases every handle still open (the kernel sends no release for files open when a mount is
+    /// detached), which uploads what was written to them, and returns the server paths whose upload failed or was cut
+    /// short by <paramref name="cancellationToken"/> (their data stays staged, see <see cref="DrainAsync"/>).</summary>
+    public async Task<IReadOnlyList<string>> ReleaseOpenFilesAsync(CancellationToken cancellationToken)
+    {
+        var failed = new List<string>();
+        foreach (var handle in _handles.Values.ToArray())
+        {
+            var path = handle.Path;
+            try
+            {
+                await ReleaseAsync(handle, cancellationToken).ConfigureAwait(false);
+            }
+            catch (FsException ex)
+            {
+                _log.Log(FtpLogLevel.Error, $"unmount: {path} was open and could not be uploaded; it stays staged: {ex.Message}");
+                failed.Add(path);
+            }
+            catch (OperationCanceledException)
+            {
+                failed.Add(path);
+            }
+        }
+
+        return failed;
+    }
+
     // ---------------------------------------------------------------- plumbing
 
     private async Task RequireDirectoryAsync(string directory, CancellationToken ct)
