@@ -170,7 +170,16 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             _log.Log(FtpLogLevel.Warning, $"{path}: {listing.RejectedCount} listing line(s) were unparseable or named unsafe entries and are not shown (e.g. \"{listing.Rejected.FirstOrDefault()}\").");
         }
 
-        return listing.Entries.Select(e => ToAttributes(e, e.Name)).ToArray();
+        // A name longer than a path component may be (255 bytes) could never be opened through this filesystem, and a
+        // FUSE readdir reply carrying one makes the kernel fail the whole listing with EIO (fs/fuse/readdir.c:
+        // namelen > FUSE_NAME_MAX): leave such entries out, as the parsers do with other unusable names.
+        var tooLong = listing.Entries.Where(e => System.Text.Encoding.UTF8.GetByteCount(e.Name) > MaxNameLength).ToArray();
+        if (tooLong.Length > 0)
+        {
+            _log.Log(FtpLogLevel.Warning, $"{path}: {tooLong.Length} entr{(tooLong.Length == 1 ? "y has a name" : "ies have names")} longer than {MaxNameLength} bytes and cannot be shown (e.g. \"{tooLong[0].Name[..40]}...\").");
+        }
+
+        return listing.Entries.Where(e => System.Text.Encoding.UTF8.GetByteCount(e.Name) <= MaxNameLength).Select(e => ToAttributes(e, e.Name)).ToArray();
     }
 
     internal static FsAttributes ToAttributes(FtpEntry entry, string name)
