@@ -141,6 +141,42 @@ public sealed class MountDrills(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_the_server_gone_reads_and_writes_fail_with_EIO_within_the_configured_time()
+    {
+        var data = Drill.RandomBytes(8 * 1024 * 1024, 33);
+        _server.SeedFile("/cold.bin", data);
+        const int timeout = 3, retryDeadline = 5;
+        await using var mount = await CliMount.StartAsync(_server, _server.Password, "--timeout", $"{timeout}", "--retry-deadline", $"{retryDeadline}");
+        Assert.Single(Directory.GetFiles(mount.MountPoint)); // the mount has its sessions and has seen the file
+        await _server.KillAsync();
+
+        var sw = Stopwatch.StartNew();
+        output.WriteLine($"server running after kill: {_server.IsRunning}; {_server}");
+        var read = Record.Exception(() => File.ReadAllBytes(Path.Combine(mount.MountPoint, "cold.bin")));
+        output.WriteLine(mount.Stderr);
+        Assert.True(read is IOException, $"read through the mount with the server gone: {read?.GetType().Name ?? "no error"}");
+        var readTime = sw.Elapsed;
+        sw.Restart();
+        // .NET ignores the result of close(2), so the error is observed where POSIX also reports it: fsync.
+        // POSIX calls, as an application makes them (.NET's FileStream ignores the result of close(2), and here also
+        // reported no fsync error): the write is staged, fsync(2) and close(2) must both report the lost upload.
+        var (fsyncErrno, closeErrno) = PosixWrite.WriteFsyncClose(Path.Combine(mount.MountPoint, "new.bin"), data);
+        output.WriteLine($"fsync errno {fsyncErrno}, close errno {closeErrno}");
+        Assert.Equal(5, fsyncErrno); // EIO
+        Assert.Equal(5, closeErrno);
+        var writeTime = sw.Elapsed;
+        output.WriteLine($"read: {read!.Message} after {readTime.TotalSeconds:F1}s; write: fsync/close EIO after {writeTime.TotalSeconds:F1}s");
+        // Bound: the retry deadline, plus one attempt's connect/reply timeout, plus slack for a loaded 2-core machine.
+        var bound = TimeSpan.FromSeconds(retryDeadline + timeout + 12);
+        Assert.True(readTime < bound, $"read took {readTime.TotalSeconds:F1}s (bound {bound.TotalSeconds}s)");
+        Assert.True(writeTime < bound, $"write took {writeTime.TotalSeconds:F1}s (bound {bound.TotalSeconds}s)");
+        await _server.RestartAsync();
+        var again = await File.ReadAllBytesAsync(Path.Combine(mount.MountPoint, "cold.bin"));
+        Assert.True(data.AsSpan().SequenceEqual(again), "the mount did not recover after the server came back");
+        output.WriteLine($"FIGURE server gone through the mount: read EIO after {readTime.TotalSeconds:F1}s, write error after {writeTime.TotalSeconds:F1}s (--timeout {timeout} --retry-deadline {retryDeadline}); {data.Length} bytes read identical after the restart");
+    }
+
+    [Fact]
     public async Task SIGKILL_of_the_mount_process_with_files_open_leaves_no_dead_mount()
     {
         _server.SeedFile("/held.txt", "held open\n"u8);
@@ -277,5 +313,49 @@ public sealed class MountDrills(ITestOutputHelper output) : IAsyncLifetime
         var text = p.StandardOutput.ReadToEnd();
         p.WaitForExit(10_000);
         return text;
+    }
+}
+
+/// <summary>open/write/fsync/close through libc, returning the errno of fsync and close (0 = success).</summary>
+internal static partial class PosixWrite
+{
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "open", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Open(string path, int flags, int mode);
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static unsafe partial nint Write(int fd, byte* buffer, nint count);
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+
+    public static unsafe (int FsyncErrno, int CloseErrno) WriteFsyncClose(string path, byte[] data)
+    {
+        const int O_WRONLY = 1, O_CREAT = 0x40, O_TRUNC = 0x200;
+        var fd = Open(path, O_WRONLY | O_CREAT | O_TRUNC, 0x1a4);
+        if (fd < 0)
+        {
+            throw new IOException($"open {path}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+        }
+
+        fixed (byte* p = data)
+        {
+            for (nint done = 0; done < data.Length;)
+            {
+                var n = Write(fd, p + done, data.Length - done);
+                if (n <= 0)
+                {
+                    throw new IOException($"write {path}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+                }
+
+                done += n;
+            }
+        }
+
+        var fsync = Fsync(fd) == 0 ? 0 : System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+        var close = Close(fd) == 0 ? 0 : System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+        return (fsync, close);
     }
 }
