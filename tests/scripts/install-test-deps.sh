@@ -30,6 +30,8 @@ APT_PACKAGES=(
     # Run-time libraries of the unpacked vsftpd and pure-ftpd (their Depends, minus the daemons'
     # packaging bits).
     libc6 libcap2 libcrypt1 libpam0g libpam-modules libpam-runtime libssl3 libwrap0 libsodium23
+    # Reliability drills: ps (the password grep), mount/umount (a tmpfs for the full-staging drill).
+    procps mount
 )
 # Debian packages unpacked side by side: name -> binary that must exist afterwards.
 declare -A UNPACKED=(
