@@ -16,10 +16,11 @@ internal sealed class CliMount : IAsyncDisposable
     private readonly StringBuilder _stderr = new();
     private readonly Task _reader;
 
-    private CliMount(Process process, string mountPoint)
+    private CliMount(Process process, string mountPoint, string tempDirectory)
     {
         _process = process;
         MountPoint = mountPoint;
+        TempDirectory = tempDirectory;
         _reader = Task.Run(async () =>
         {
             while (await process.StandardError.ReadLineAsync() is { } line)
@@ -33,6 +34,9 @@ internal sealed class CliMount : IAsyncDisposable
     }
 
     public string MountPoint { get; }
+
+    /// <summary>The child's TMPDIR (its private staging directory lives here); removed on disposal.</summary>
+    public string TempDirectory { get; }
 
     public int ProcessId => _process.Id;
 
@@ -61,7 +65,9 @@ internal sealed class CliMount : IAsyncDisposable
         }
 
         start.Environment["FTPSMOUNT_PASSWORD"] = password;
-        var mount = new CliMount(Process.Start(start)!, mountPoint);
+        var temp = Directory.CreateTempSubdirectory("ftpsmount-drill-tmp-").FullName;
+        start.Environment["TMPDIR"] = temp; // staged data a drill leaves behind on purpose is removed with it
+        var mount = new CliMount(Process.Start(start)!, mountPoint, temp);
         var deadline = Stopwatch.StartNew();
         while (!IsMounted(mountPoint))
         {
@@ -129,6 +135,7 @@ internal sealed class CliMount : IAsyncDisposable
         try
         {
             Directory.Delete(MountPoint);
+            Directory.Delete(TempDirectory, recursive: true);
         }
         catch (IOException)
         {

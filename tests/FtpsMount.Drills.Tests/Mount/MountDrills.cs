@@ -173,6 +173,11 @@ public sealed class MountDrills(ITestOutputHelper output) : IAsyncLifetime
         await _server.RestartAsync();
         var again = await File.ReadAllBytesAsync(Path.Combine(mount.MountPoint, "cold.bin"));
         Assert.True(data.AsSpan().SequenceEqual(again), "the mount did not recover after the server came back");
+        // The write whose fsync and close failed was kept staged; the unmount (server back) must upload it.
+        var code = await StopAsync(mount);
+        output.WriteLine(mount.Stderr);
+        Assert.Equal(0, code);
+        Assert.True(data.AsSpan().SequenceEqual(File.ReadAllBytes(_server.GetLocalPath("/new.bin"))), "the write that failed while the server was gone never reached it");
         output.WriteLine($"FIGURE server gone through the mount: read EIO after {readTime.TotalSeconds:F1}s, write error after {writeTime.TotalSeconds:F1}s (--timeout {timeout} --retry-deadline {retryDeadline}); {data.Length} bytes read identical after the restart");
     }
 

@@ -89,6 +89,8 @@ public sealed class UnmountDrill(ITestOutputHelper output) : IAsyncLifetime
         }
 
         start.Environment["FTPSMOUNT_PASSWORD"] = _server.Password;
+        var temp = Directory.CreateTempSubdirectory("ftpsmount-drill-tmp-").FullName;
+        start.Environment["TMPDIR"] = temp; // the staged data left on purpose goes with it
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         try
@@ -137,6 +139,7 @@ public sealed class UnmountDrill(ITestOutputHelper output) : IAsyncLifetime
 
             CliMount.Run("fusermount3", "-uz", mountPoint);
             Directory.Delete(mountPoint);
+            Directory.Delete(temp, recursive: true);
         }
     }
 }
