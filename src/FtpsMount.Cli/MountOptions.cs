@@ -24,10 +24,12 @@ public sealed class MountOptions
     public Option<bool> Daemon { get; } = new("--daemon") { Description = "Detach once the mount is live." };
     public Option<string?> LogFile { get; } = new("--log-file") { Description = "With --daemon: where the background process logs (default ~/.cache/ftpsmount/<mountpoint>.log)." };
     public Option<bool> FuseDebug { get; } = new("--fuse-debug") { Description = "libfuse's own request trace on stderr." };
+    public Option<double?> RetryDeadline { get; } = new("--retry-deadline") { Description = "Seconds after which a failing operation (server gone, connection cut) stops being retried and fails with EIO (default 30)." };
+    public Option<double?> UnmountTimeout { get; } = new("--unmount-timeout") { Description = "At unmount, seconds to wait for pending uploads before exiting and naming what is left in the staging directory (default 300)." };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Connections, DirCacheTtl, AttrTtl, BlockSize, CacheSize, CacheDir, WriteBack, ReadOnly, AllowOther, NoDefaultPermissions, KernelCache, NonEmpty, Daemon, LogFile, FuseDebug })
+        foreach (var option in new Option[] { Connections, DirCacheTtl, AttrTtl, BlockSize, CacheSize, CacheDir, WriteBack, ReadOnly, AllowOther, NoDefaultPermissions, KernelCache, NonEmpty, Daemon, LogFile, FuseDebug, UnmountTimeout, RetryDeadline })
         {
             command.Add(option);
         }
@@ -49,6 +51,7 @@ public sealed class MountOptions
             Pool = defaults.Pool with { Connections = result.GetValue(Connections) },
             Cache = cache,
             Write = defaults.Write with { WriteBack = Seconds(result.GetValue(WriteBack)) },
+            Retry = defaults.Retry with { Deadline = Seconds(result.GetValue(RetryDeadline)) ?? defaults.Retry.Deadline },
         };
         try
         {
