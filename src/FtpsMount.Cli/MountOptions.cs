@@ -24,11 +24,13 @@ public sealed class MountOptions
     public Option<bool> Daemon { get; } = new("--daemon") { Description = "Detach once the mount is live." };
     public Option<string?> LogFile { get; } = new("--log-file") { Description = "With --daemon: where the background process logs (default ~/.cache/ftpsmount/<mountpoint>.log)." };
     public Option<bool> FuseDebug { get; } = new("--fuse-debug") { Description = "libfuse's own request trace on stderr." };
+    public Option<double?> RetryDeadline { get; } = new("--retry-deadline") { Description = "Seconds after which a failing operation (server gone, connection cut) stops being retried and fails with EIO (default 30)." };
+    public Option<double?> UnmountTimeout { get; } = new("--unmount-timeout") { Description = "At unmount, seconds to wait for pending uploads before exiting and naming what is left in the staging directory (default 300)." };
     public Option<int?> PrefetchFiles { get; } = new("--prefetch-files") { Description = "When a directory's files are read in listing order, fetch this many of the next small files ahead on idle sessions (default 4; 0 = off)." };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Connections, DirCacheTtl, AttrTtl, BlockSize, CacheSize, CacheDir, WriteBack, ReadOnly, AllowOther, NoDefaultPermissions, KernelCache, NonEmpty, Daemon, LogFile, FuseDebug, PrefetchFiles })
+        foreach (var option in new Option[] { Connections, DirCacheTtl, AttrTtl, BlockSize, CacheSize, CacheDir, WriteBack, ReadOnly, AllowOther, NoDefaultPermissions, KernelCache, NonEmpty, Daemon, LogFile, FuseDebug, UnmountTimeout, RetryDeadline, PrefetchFiles })
         {
             command.Add(option);
         }
@@ -51,6 +53,7 @@ public sealed class MountOptions
             Pool = defaults.Pool with { Connections = result.GetValue(Connections) },
             Cache = cache,
             Write = defaults.Write with { WriteBack = Seconds(result.GetValue(WriteBack)) },
+            Retry = defaults.Retry with { Deadline = Seconds(result.GetValue(RetryDeadline)) ?? defaults.Retry.Deadline },
         };
         try
         {

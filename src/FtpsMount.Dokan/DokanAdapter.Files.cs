@@ -77,22 +77,7 @@ internal sealed partial class DokanAdapter
 
         var size = destination.Length;
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(size, 1));
-        rc = Await("read", path, _options.OperationTimeout, info, async ct =>
-        {
-            var total = 0;
-            while (total < size)
-            {
-                var n = await _fs.ReadAsync(handle, offset + total, buffer.AsMemory(total, size - total), ct).ConfigureAwait(false);
-                if (n <= 0)
-                {
-                    break;
-                }
-
-                total += n;
-            }
-
-            return total;
-        }, out var count);
+        rc = Await("read", path, _options.OperationTimeout, info, ct => _fs.ReadFullyAsync(handle, offset, buffer.AsMemory(0, size), ct), out var count);
         if (rc == NtStatus.STATUS_SUCCESS)
         {
             buffer.AsSpan(0, count).CopyTo(destination);

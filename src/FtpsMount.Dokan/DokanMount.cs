@@ -162,6 +162,30 @@ public static class DokanMount
         _ => new DokanMountException(DokanMountFailure.Failed, $"Dokan could not mount {mountPoint} (error {result})."),
     };
 
+    /// <summary>
+    /// Asks the driver to unmount the volume on <paramref name="mountPoint"/> (<c>ftpsmount unmount X:</c>); the mount
+    /// process then sees its file system closed, finishes pending uploads and exits, as after Ctrl-C.
+    /// </summary>
+    [SupportedOSPlatform("windows")]
+    public static void Unmount(string mountPoint)
+    {
+        var point = NormalizeMountPoint(mountPoint);
+        EnsureDriver();
+        DokanApi.DokanInit();
+        try
+        {
+            if (DokanApi.DokanRemoveMountPoint(point) == 0)
+            {
+                throw new DokanMountException(DokanMountFailure.Failed,
+                    $"Dokan could not unmount {point}: it is not a Dokan volume, or files on it are still in use.");
+            }
+        }
+        finally
+        {
+            DokanApi.DokanShutdown();
+        }
+    }
+
     /// <summary>Checks that dokan2.dll can be loaded and the driver answers, with where to get it otherwise.</summary>
     [SupportedOSPlatform("windows")]
     public static void EnsureDriver()

@@ -70,22 +70,7 @@ internal sealed partial class FuseAdapter
         var abandoned = false;
         try
         {
-            var rc = Await("read", path, _options.OperationTimeout, async ct =>
-            {
-                var total = 0;
-                while (total < size)
-                {
-                    var n = await _fs.ReadAsync(handle, offset + total, buffer.AsMemory(total, size - total), ct).ConfigureAwait(false);
-                    if (n <= 0)
-                    {
-                        break;
-                    }
-
-                    total += n;
-                }
-
-                return total;
-            }, out var count, () => abandoned = true);
+            var rc = Await("read", path, _options.OperationTimeout, ct => _fs.ReadFullyAsync(handle, offset, buffer.AsMemory(0, size), ct), out var count, () => abandoned = true);
             if (rc != 0)
             {
                 return rc;

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using FtpsMount.Protocol;
 using FtpsMount.Testing.ReferenceServers;
 using Xunit.Abstractions;
+using FtpsMount.Testing;
 
 namespace FtpsMount.Cli.Tests;
 
@@ -203,19 +204,6 @@ public sealed class CliMountTests(ITestOutputHelper output) : IAsyncLifetime
         return dir;
     }
 
-    private static string RepositoryFile(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "FtpsMount.sln")))
-            {
-                return Path.Combine(dir.FullName, relative);
-            }
-        }
-
-        throw new FileNotFoundException("repository root not found from " + AppContext.BaseDirectory);
-    }
-
     private async Task<(int Code, string Error)> RunWithPathAsync(string bin, string file, params string[] args)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
@@ -275,7 +263,7 @@ public sealed class CliMountTests(ITestOutputHelper output) : IAsyncLifetime
             await WaitUntilAsync(() => !DaemonPids().Any(), "the background process exited");
 
             // Our own helper script, as installed to /sbin/mount.fuse.ftpsmount (mount(8) passes -o after the positionals).
-            (code, error) = await RunWithPathAsync(bin, RepositoryFile("packaging/linux/mount.fuse.ftpsmount"), Url(), _mountPoint, "-o", $"ro,ca_file={_server.CaCertificatePath}");
+            (code, error) = await RunWithPathAsync(bin, RepositoryPaths.File("packaging", "linux", "mount.fuse.ftpsmount"), Url(), _mountPoint, "-o", $"ro,ca_file={_server.CaCertificatePath}");
             Assert.True(code == 0, error);
             Assert.Equal("hi\n", await File.ReadAllTextAsync(Path.Combine(_mountPoint, "hello.txt"), _timeout.Token));
             Assert.ThrowsAny<IOException>(() => File.WriteAllText(Path.Combine(_mountPoint, "nope.txt"), "x")); // -o ro

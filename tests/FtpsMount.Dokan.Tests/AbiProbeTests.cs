@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using FtpsMount.Dokan.Native;
+using FtpsMount.Testing;
 
 namespace FtpsMount.Dokan.Tests;
 
@@ -19,7 +20,7 @@ public sealed class AbiProbeTests
 
     private static Dictionary<string, long> RunProbe()
     {
-        var script = Path.Combine(RepositoryPaths.Root, "native", "dokan-probe.sh");
+        var script = RepositoryPaths.File("native", "dokan-probe.sh");
         var start = new ProcessStartInfo("/bin/bash") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(script);
         using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start bash");

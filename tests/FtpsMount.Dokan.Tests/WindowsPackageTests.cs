@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.IO.Compression;
+using FtpsMount.Testing;
 
 namespace FtpsMount.Dokan.Tests;
 
@@ -14,7 +15,7 @@ public sealed class WindowsPackageTests
         try
         {
             var start = new ProcessStartInfo("/bin/bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add(Path.Combine(RepositoryPaths.Root, "packaging", "windows", "build-win-x64.sh"));
+            start.ArgumentList.Add(RepositoryPaths.File("packaging", "windows", "build-win-x64.sh"));
             start.ArgumentList.Add(output);
             using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start bash");
             var stdout = process.StandardOutput.ReadToEndAsync();

@@ -4,6 +4,7 @@ using System.Numerics;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using FtpsMount.Fuse.Native;
+using FtpsMount.Testing;
 
 namespace FtpsMount.Fuse.Tests;
 
@@ -19,7 +20,7 @@ public sealed class AbiProbeTests
 
     private static Dictionary<string, long> RunProbe()
     {
-        var script = Path.Combine(RepositoryPaths.Root, "native", "build-probe.sh");
+        var script = RepositoryPaths.File("native", "build-probe.sh");
         var output = Path.Combine(Path.GetTempPath(), $"ftpsmount-fuse-abi-probe-{Environment.ProcessId}");
         try
         {

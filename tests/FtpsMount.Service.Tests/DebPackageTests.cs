@@ -4,6 +4,7 @@ using System.Text;
 using FtpsMount.Protocol;
 using FtpsMount.Testing.ReferenceServers;
 using Xunit.Abstractions;
+using FtpsMount.Testing;
 
 namespace FtpsMount.Service.Tests;
 
@@ -73,7 +74,7 @@ public sealed class DebPackageTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task The_deb_installs_mounts_a_server_runs_the_service_and_uninstalls()
     {
         Assert.False(PackageInstalled(), "an ftpsmount package is already installed on this machine; the test would replace it (dpkg -r ftpsmount first)");
-        var repo = RepositoryRoot();
+        var repo = RepositoryPaths.Root;
         var sw = Stopwatch.StartNew();
         var build = await RunAsync(Path.Combine(repo, "packaging", "linux", "build-deb.sh"), [Path.Combine(_work, "out")], TimeSpan.FromMinutes(6));
         Assert.True(build.Code == 0, build.Output);
@@ -169,17 +170,6 @@ public sealed class DebPackageTests(ITestOutputHelper output) : IAsyncLifetime
         var text = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         return p.ExitCode == 0 && text.StartsWith("ii", StringComparison.Ordinal);
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "FtpsMount.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("FtpsMount.sln not found above " + AppContext.BaseDirectory);
     }
 
     private static IEnumerable<int> PidsMentioning(string text) =>

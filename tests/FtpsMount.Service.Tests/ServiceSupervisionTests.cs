@@ -56,7 +56,7 @@ public sealed class ServiceSupervisionTests(ITestOutputHelper output) : IAsyncLi
             var firstPid = mounted.Pid!.Value;
 
             // The server goes away (every session breaks) and comes back on the same port.
-            await _server.StopAsync(ct);
+            await _server.KillAsync(ct);
             await _server.RestartAsync(ct);
             _server.SeedFile("/after.txt", "after the restart\n"u8);
             var text = await RetryReadAsync(Path.Combine(_mountPoint, "after.txt"), TimeSpan.FromSeconds(30), ct);

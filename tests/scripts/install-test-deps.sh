@@ -34,6 +34,8 @@ APT_PACKAGES=(
     libc6 libcap2 libcrypt1 libpam0g libpam-modules libpam-runtime libssl3 libwrap0 libsodium23
     # Cross compiler for the Dokan (Windows x64) ABI probe: native/dokan-probe.sh.
     gcc-mingw-w64-x86-64
+    # Reliability drills: ps (the password grep), mount/umount (a tmpfs for the full-staging drill).
+    procps mount
 )
 # Debian packages unpacked side by side: name -> binary that must exist afterwards.
 declare -A UNPACKED=(

@@ -107,36 +107,68 @@ internal static class MountCommand
         var fs = new SubtreeFileSystem(remote, root);
         using var stop = SupervisorLink.Create(ct);
         using var status = new StatusFile(url.ToString(), OperatingSystem.IsWindows() ? mountPoint : fullMountPoint, fs) { TlsProtocol = tlsProtocol, Pool = () => remote.PoolStatistics, Errors = log };
-        if (OperatingSystem.IsWindows())
-        {
-            status.Start(); // live stats for `ftpsmount status` and the service; "mounted ..." on stderr still marks the mount live
-            return await WindowsMount.RunAsync(fs, url.ToString(), mountPoint, dokan!, log, stop.Token).ConfigureAwait(false);
-        }
-
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        var allUploaded = false;
         try
         {
-            await Task.Factory.StartNew(
-                () => FuseMount.Run(fs, fullMountPoint, fuse, stop.Token, log, () =>
-                {
-                    status.Start();
-                    Console.Error.WriteLine($"mounted {url} on {fullMountPoint} (Ctrl-C or `ftpsmount unmount {fullMountPoint}` to unmount)");
-                }),
-                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            if (OperatingSystem.IsWindows())
+            {
+                status.Start(); // live stats for `ftpsmount status` and the service; "mounted ..." on stderr still marks the mount live
+                await WindowsMount.RunAsync(fs, url.ToString(), mountPoint, dokan!, log, stop.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+                using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+                await Task.Factory.StartNew(
+                    () => FuseMount.Run(fs, fullMountPoint, fuse, stop.Token, log, () =>
+                    {
+                        status.Start();
+                        Console.Error.WriteLine($"mounted {url} on {fullMountPoint} (Ctrl-C or `ftpsmount unmount {fullMountPoint}` to unmount)");
+                    }),
+                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            }
         }
         finally
         {
-            Console.Error.WriteLine("unmounted; finishing pending uploads...");
-            var failed = await fs.DrainAsync(TimeSpan.FromMinutes(5), CancellationToken.None).ConfigureAwait(false);
-            await fs.DisposeAsync().ConfigureAwait(false);
-            foreach (var path in failed)
-            {
-                Console.Error.WriteLine($"error: the upload of {path} did not complete; its data is kept in the staging directory.");
-            }
+            allUploaded = await FinishUploadsAsync(fs, remote, result.GetValue(mount.UnmountTimeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(5)).ConfigureAwait(false);
         }
 
-        return ExitCodes.Ok;
+        // Data that did not reach the server is a failure of the mount's job, even though nothing was lost locally.
+        return allUploaded ? ExitCodes.Ok : ExitCodes.Failure;
+    }
+
+    /// <summary>After the unmount: uploads what is pending — files still open when the mount went away, then closed files
+    /// waiting for write-back or a retry — for at most <paramref name="timeout"/> in all (<c>--unmount-timeout</c>), and
+    /// names every file whose data did not reach the server (kept in the staging directory). Never waits much longer
+    /// than the timeout for a server that is gone or silent. False when anything was left.</summary>
+    private static async Task<bool> FinishUploadsAsync(IRemoteFileSystem fs, RemoteFileSystem remote, TimeSpan timeout)
+    {
+        Console.Error.WriteLine($"unmounted; finishing pending uploads (at most {timeout.TotalSeconds:0} s)...");
+        var clock = Stopwatch.StartNew();
+        using var deadline = new CancellationTokenSource(timeout);
+        var left = new SortedSet<string>(StringComparer.Ordinal);
+        left.UnionWith(await remote.ReleaseOpenFilesAsync(deadline.Token).ConfigureAwait(false));
+        var remaining = timeout - clock.Elapsed;
+        left.UnionWith(await fs.DrainAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false));
+        if (clock.Elapsed >= timeout)
+        {
+            Console.Error.WriteLine($"error: gave up waiting for the server after {clock.Elapsed.TotalSeconds:0} s (--unmount-timeout {timeout.TotalSeconds:0}).");
+        }
+
+        foreach (var path in left)
+        {
+            Console.Error.WriteLine($"error: the upload of {path} did not complete; its data is kept in the staging directory.");
+        }
+
+        // Nothing is open or in flight any more, so disposal is quick unless uploads are still pending (it drains them
+        // once more): wait a few seconds at most.
+        var dispose = fs.DisposeAsync().AsTask();
+        if (await Task.WhenAny(dispose, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false) != dispose)
+        {
+            Console.Error.WriteLine("warning: exiting while the last pending uploads are still being retried; their data is kept in the staging directory.");
+        }
+
+        return left.Count == 0;
     }
 
     /// <summary>Starts this same command again in its own session (setsid), logging to a file, and returns once the

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.Versioning;
+using FtpsMount.Dokan;
 
 namespace FtpsMount.Cli.Commands;
 
@@ -16,6 +18,11 @@ internal static class UnmountCommand
         command.Aliases.Add("umount");
         command.SetAction(async (result, ct) =>
         {
+            if (OperatingSystem.IsWindows())
+            {
+                return UnmountDokan(result.GetValue(point)!);
+            }
+
             var mountPoint = Path.GetFullPath(result.GetValue(point)!);
             var start = new ProcessStartInfo("fusermount3") { RedirectStandardError = true };
             start.ArgumentList.Add(result.GetValue(lazy) ? "-uz" : "-u");
@@ -49,5 +56,26 @@ internal static class UnmountCommand
             }
         });
         return command;
+    }
+
+    /// <summary>Windows: the Dokan driver unmounts the drive letter or folder; the mount process drains its uploads.</summary>
+    [SupportedOSPlatform("windows")]
+    private static int UnmountDokan(string mountPoint)
+    {
+        try
+        {
+            DokanMount.Unmount(mountPoint);
+        }
+        catch (DokanMountException ex)
+        {
+            Console.Error.WriteLine("error: " + ex.Message);
+            return ExitCodes.Failure;
+        }
+
+        var owner = StatusFile.ReadAll().FirstOrDefault(s => string.Equals(s.MountPoint.TrimEnd('\\'), mountPoint.TrimEnd('\\'), StringComparison.OrdinalIgnoreCase));
+        Console.Error.WriteLine(owner is null
+            ? $"unmounted {mountPoint}"
+            : string.Create(CultureInfo.InvariantCulture, $"unmounted {mountPoint}; process {owner.Pid} is finishing {owner.PendingUploads} pending upload(s)"));
+        return ExitCodes.Ok;
     }
 }

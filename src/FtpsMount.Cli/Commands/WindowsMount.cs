@@ -67,9 +67,10 @@ internal static class WindowsMount
         return options;
     }
 
-    /// <summary>Mounts and serves until Ctrl-C; then drains pending uploads, as the Linux path does.</summary>
+    /// <summary>Mounts and serves until Ctrl-C (or the supervisor's stop); the caller then finishes pending uploads
+    /// exactly as on Linux.</summary>
     [SupportedOSPlatform("windows")]
-    public static async Task<int> RunAsync(IRemoteFileSystem fs, string url, string mountPoint, DokanMountOptions options, IFtpLogger log, CancellationToken ct)
+    public static async Task RunAsync(IRemoteFileSystem fs, string url, string mountPoint, DokanMountOptions options, IFtpLogger log, CancellationToken ct)
     {
         var point = DokanMount.NormalizeMountPoint(mountPoint);
         DokanMount.EnsureDriver();
@@ -86,15 +87,6 @@ internal static class WindowsMount
         finally
         {
             Console.CancelKeyPress -= onCancel;
-            Console.Error.WriteLine("unmounted; finishing pending uploads...");
-            var failed = await fs.DrainAsync(TimeSpan.FromMinutes(5), CancellationToken.None).ConfigureAwait(false);
-            await fs.DisposeAsync().ConfigureAwait(false);
-            foreach (var path in failed)
-            {
-                Console.Error.WriteLine($"error: the upload of {path} did not complete; its data is kept in the staging directory.");
-            }
         }
-
-        return ExitCodes.Ok;
     }
 }

@@ -175,7 +175,16 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             _log.Log(FtpLogLevel.Warning, $"{path}: {listing.RejectedCount} listing line(s) were unparseable or named unsafe entries and are not shown (e.g. \"{listing.Rejected.FirstOrDefault()}\").");
         }
 
-        return listing.Entries.Select(e => ToAttributes(e, e.Name)).ToArray();
+        // A name longer than a path component may be (255 bytes) could never be opened through this filesystem, and a
+        // FUSE readdir reply carrying one makes the kernel fail the whole listing with EIO (fs/fuse/readdir.c:
+        // namelen > FUSE_NAME_MAX): leave such entries out, as the parsers do with other unusable names.
+        var tooLong = listing.Entries.Where(e => System.Text.Encoding.UTF8.GetByteCount(e.Name) > MaxNameLength).ToArray();
+        if (tooLong.Length > 0)
+        {
+            _log.Log(FtpLogLevel.Warning, $"{path}: {tooLong.Length} entr{(tooLong.Length == 1 ? "y has a name" : "ies have names")} longer than {MaxNameLength} bytes and cannot be shown (e.g. \"{tooLong[0].Name[..40]}...\").");
+        }
+
+        return listing.Entries.Where(e => System.Text.Encoding.UTF8.GetByteCount(e.Name) <= MaxNameLength).Select(e => ToAttributes(e, e.Name)).ToArray();
     }
 
     internal static FsAttributes ToAttributes(FtpEntry entry, string name)
@@ -755,6 +764,33 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
 
     public Task<IReadOnlyList<string>> DrainAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
         _writes.DrainAsync(timeout, cancellationToken);
+
+    /// <summary>At unmount: releases every handle still open (the kernel sends no release for files open when a mount is
+    /// detached), which uploads what was written to them, and returns the server paths whose upload failed or was cut
+    /// short by <paramref name="cancellationToken"/> (their data stays staged, see <see cref="DrainAsync"/>).</summary>
+    public async Task<IReadOnlyList<string>> ReleaseOpenFilesAsync(CancellationToken cancellationToken)
+    {
+        var failed = new List<string>();
+        foreach (var handle in _handles.Values.ToArray())
+        {
+            var path = handle.Path;
+            try
+            {
+                await ReleaseAsync(handle, cancellationToken).ConfigureAwait(false);
+            }
+            catch (FsException ex)
+            {
+                _log.Log(FtpLogLevel.Error, $"unmount: {path} was open and could not be uploaded; it stays staged: {ex.Message}");
+                failed.Add(path);
+            }
+            catch (OperationCanceledException)
+            {
+                failed.Add(path);
+            }
+        }
+
+        return failed;
+    }
 
     // ---------------------------------------------------------------- plumbing
 

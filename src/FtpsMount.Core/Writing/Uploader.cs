@@ -58,6 +58,7 @@ internal sealed class Uploader
     {
         var maxAttempts = _retry.Options.MaxAttempts;
         var failuresInARow = 0;
+        var sinceProgress = _time.GetTimestamp();
         var useRest = Volatile.Read(ref _restStoreRefused) == 0;
         for (var attempt = 1; ; attempt++)
         {
@@ -159,13 +160,21 @@ internal sealed class Uploader
                 }
 
                 failuresInARow = sent >= ProgressBytes ? 1 : failuresInARow + 1;
-                if (failuresInARow >= maxAttempts || attempt >= maxAttempts * 4)
+                if (sent >= ProgressBytes)
+                {
+                    sinceProgress = _time.GetTimestamp();
+                }
+
+                retryDelay = _retry.GetDelay(failuresInARow);
+                // Retry.Deadline bounds the time spent without progress (found by the unmount drill: a silent server
+                // kept an upload retrying for 4 full timeouts whatever --retry-deadline said).
+                if (failuresInARow >= maxAttempts || attempt >= maxAttempts * 4
+                    || _time.GetElapsedTime(sinceProgress) + retryDelay.Value > _retry.Options.Deadline)
                 {
                     RecordAttempts(ex, attempt);
                     throw;
                 }
 
-                retryDelay = _retry.GetDelay(failuresInARow);
                 _log.Log(FtpLogLevel.Information, string.Create(CultureInfo.InvariantCulture,
                     $"upload {job.Path}: attempt {attempt} failed after {sent} bytes ({ex.Message}); retrying in {retryDelay.Value.TotalMilliseconds:0} ms"));
             }

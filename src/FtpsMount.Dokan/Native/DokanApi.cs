@@ -65,4 +65,9 @@ internal static unsafe partial class DokanApi
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf16)]
     [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvStdcall)])]
     public static partial int DokanNotifyRename(nint instance, string oldPath, string newPath, int isDirectory, int isInSameDirectory);
+
+    /// <summary>BOOL DokanRemoveMountPoint(LPCWSTR MountPoint): unmounts a Dokan volume, from any process of the user.</summary>
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf16)]
+    [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvStdcall)])]
+    public static partial int DokanRemoveMountPoint(string mountPoint);
 }
