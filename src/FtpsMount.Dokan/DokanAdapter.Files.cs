@@ -176,7 +176,8 @@ internal sealed partial class DokanAdapter
     /// Cleanup: the last user handle of the file object was closed (CloseHandle). Kernel contract: if DeleteOnClose is
     /// set the name must go now (DeleteFile/DeleteDirectory already said it may); nothing can fail from here (void), so
     /// failures are logged. Written data is uploaded here, synchronously — CloseHandle returns once the server has it —
-    /// with the request kept alive meanwhile; the Core handle stays open because memory-mapped (paging) writes may still
+    /// with the request kept alive meanwhile (with write-back the upload is left to its schedule, as close(2) on Linux;
+    /// FlushFileBuffers still waits for the server); the Core handle stays open because memory-mapped (paging) writes may still
     /// arrive until CloseFile.
     /// </summary>
     public void Cleanup(string path, nint info)
@@ -222,7 +223,7 @@ internal sealed partial class DokanAdapter
 
         if (entry.Handle is { CanWrite: true } handle && entry.Modified)
         {
-            var rc = Await("cleanup (upload)", path, _options.TransferTimeout, info, ct => _fs.FlushAsync(handle, ct));
+            var rc = Await("cleanup (upload)", path, _options.TransferTimeout, info, ct => _fs.CloseFlushAsync(handle, ct));
             if (rc == NtStatus.STATUS_SUCCESS)
             {
                 Host.NotifyUpdate(entry.WindowsPath);
