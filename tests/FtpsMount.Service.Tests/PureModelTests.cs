@@ -112,4 +112,56 @@ public sealed class PureModelTests
         public DateTimeOffset Now { get; set; } = now;
         public override DateTimeOffset GetUtcNow() => Now;
     }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void Private_files_never_go_through_a_file_or_link_left_at_the_temporary_name()
+    {
+        var dir = Directory.CreateTempSubdirectory("ftpsmount-private-").FullName;
+        try
+        {
+            var target = Path.Combine(dir, "service-token");
+            var elsewhere = Path.Combine(dir, "world-readable");
+            File.WriteAllText(elsewhere, "");
+            File.SetUnixFileMode(elsewhere, (UnixFileMode)0b110_100_100);
+            File.CreateSymbolicLink(target + ".tmp", elsewhere); // the name the writer used to reuse
+
+            PrivateFile.WriteAllText(target, "secret\n");
+
+            Assert.Equal("secret\n", File.ReadAllText(target));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(target));
+            Assert.Null(new FileInfo(target).LinkTarget);
+            Assert.Equal("", File.ReadAllText(elsewhere));
+            Assert.Equal((UnixFileMode)0b110_100_100, File.GetUnixFileMode(elsewhere));
+            Assert.Empty(Directory.EnumerateFiles(dir, "service-token.*.tmp"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void Private_directories_are_tightened_to_0700_and_a_symbolic_link_is_refused()
+    {
+        var dir = Directory.CreateTempSubdirectory("ftpsmount-private-").FullName;
+        try
+        {
+            var shared = Path.Combine(dir, "ftpsmount-someone");
+            Directory.CreateDirectory(shared);
+            File.SetUnixFileMode(shared, (UnixFileMode)0b111_111_111);
+            PrivateFile.CreatePrivateDirectory(shared);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(shared));
+
+            var link = Path.Combine(dir, "ftpsmount-link");
+            Directory.CreateSymbolicLink(link, shared);
+            var ex = Assert.Throws<UnauthorizedAccessException>(() => PrivateFile.CreatePrivateDirectory(link));
+            Assert.Contains("symbolic link", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -64,6 +64,14 @@ public static class ControlServer
         var port = 0;
         app.Use(async (context, next) =>
         {
+            // On every answer, the sign-in page and refusals included: never cached, never framed (no clickjacking of
+            // the token form), nothing sniffed.
+            context.Response.Headers.CacheControl = "no-store";
+            context.Response.Headers.ContentSecurityPolicy = context.Request.Path == "/login"
+                ? "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'" // no script at all; its own inline style
+                : "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            context.Response.Headers.XFrameOptions = "DENY";
             if (!HostAllowed(context, port))
             {
                 context.Response.StatusCode = StatusCodes.Status400BadRequest;
@@ -106,9 +114,6 @@ public static class ControlServer
                 return;
             }
 
-            context.Response.Headers.CacheControl = "no-store";
-            context.Response.Headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
-            context.Response.Headers.XContentTypeOptions = "nosniff";
             await next(context).ConfigureAwait(false);
         });
 
