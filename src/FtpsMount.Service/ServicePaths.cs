@@ -74,19 +74,28 @@ public sealed record ServiceEndpoint(int Pid, string Url, string? Socket)
 {
     public void Write() => PrivateFile.WriteAllText(ServicePaths.EndpointFile(), JsonSerializer.Serialize(this));
 
-    /// <summary>The endpoint of a live service, or null.</summary>
-    public static ServiceEndpoint? Read()
+    /// <summary>The endpoint of a live service, or null. A file left by a killed service whose process id now belongs
+    /// to some other program (after a reboot, say) does not count: the service could otherwise never start again.</summary>
+    public static ServiceEndpoint? Read(string? file = null)
     {
         try
         {
-            var endpoint = JsonSerializer.Deserialize<ServiceEndpoint>(File.ReadAllText(ServicePaths.EndpointFile()));
+            var endpoint = JsonSerializer.Deserialize<ServiceEndpoint>(File.ReadAllText(file ?? ServicePaths.EndpointFile()));
             if (endpoint is null)
             {
                 return null;
             }
 
             using var process = System.Diagnostics.Process.GetProcessById(endpoint.Pid);
-            return process.HasExited ? null : endpoint;
+            if (process.HasExited)
+            {
+                return null;
+            }
+
+            return !OperatingSystem.IsLinux() || endpoint.Pid == Environment.ProcessId
+                || File.ReadAllText($"/proc/{endpoint.Pid}/cmdline").Contains("ftpsmount", StringComparison.Ordinal)
+                ? endpoint
+                : null;
         }
         catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException or ArgumentException)
         {
