@@ -95,6 +95,7 @@ public sealed class ServiceSupervisionTests(ITestOutputHelper output) : IAsyncLi
             var again = await service.WaitForStateAsync("work", MountRunState.Mounted, TimeSpan.FromSeconds(60), ct, m => m.Pid != firstPid);
             output.WriteLine($"restarts after the kill: {again.Restarts}; mount log: {string.Join(" | ", again.RecentLog)}");
             Assert.Equal(1, again.Restarts); // the first attempt after the crash succeeded
+            Assert.False(File.Exists(Path.Combine(service.RuntimeDirectory, firstPid + ".json"))); // the killed mount's status file is cleaned up
             Assert.Equal("before the restart\n", await RetryReadAsync(Path.Combine(_mountPoint, "before.txt"), TimeSpan.FromSeconds(20), ct));
 
             // Live stats come from the mount's status file (0600), TLS version included.

@@ -326,6 +326,7 @@ internal sealed class SupervisedMount
 
             await Task.WhenAll(stderr, stdout).ConfigureAwait(false);
             _log.LogInformation("{Profile}: mount process {Pid} exited with {Code}", Name, process.Id, process.ExitCode);
+            RemoveStatusFile(process.Id); // a killed mount could not remove it; every crash would leave one behind
             return (process.ExitCode, stopDeadline is not null);
         }
     }
@@ -405,6 +406,18 @@ internal sealed class SupervisedMount
 
         _log.LogInformation("{Profile}: adopted mount process {Pid} ended", Name, pid);
         return (null, stopDeadline is not null);
+    }
+
+    private void RemoveStatusFile(int pid)
+    {
+        try
+        {
+            File.Delete(Path.Combine(StatusFile.Directory(), pid + ".json"));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _log.LogDebug("{Profile}: status file of {Pid}: {Error}", Name, pid, ex.Message);
+        }
     }
 
     /// <summary>Whether a process that is not our child still runs (a zombie counts as ended).</summary>
