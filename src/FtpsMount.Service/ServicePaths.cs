@@ -25,6 +25,9 @@ public static class ServicePaths
     /// <summary>Where a running service says how to reach it (0600, in the 0700 runtime directory).</summary>
     public static string EndpointFile() => Path.Combine(StatusFile.Directory(), "service.json");
 
+    /// <summary>Held exclusively by the running service (one per user).</summary>
+    public static string LockFile() => Path.Combine(StatusFile.Directory(), "service.lock");
+
     /// <summary>The control API's Unix domain socket.</summary>
     public static string SocketPath() => Path.Combine(StatusFile.Directory(), "service.sock");
 

@@ -28,6 +28,40 @@ public static class ControlServer
             return 1;
         }
 
+        // The endpoint check above cannot see a service that is starting at the same moment (it writes its endpoint file
+        // last): two would both replace the Unix socket and supervise the same mounts. An exclusive lock, held for the
+        // service's life and released by the kernel however it ends, lets one through.
+        FileStream serviceLock;
+        try
+        {
+            serviceLock = AcquireServiceLock();
+        }
+        catch (IOException)
+        {
+            await Console.Error.WriteLineAsync($"error: another ftpsmount service is running or starting for this user (it holds {ServicePaths.LockFile()}).").ConfigureAwait(false);
+            return 1;
+        }
+
+        await using (serviceLock.ConfigureAwait(false))
+        {
+            return await RunLockedAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Opens the service lock file exclusively (flock on Unix, a sharing lock on Windows); IOException when held.</summary>
+    internal static FileStream AcquireServiceLock()
+    {
+        var lockOptions = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            lockOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        return new FileStream(ServicePaths.LockFile(), lockOptions);
+    }
+
+    private static async Task<int> RunLockedAsync(ServiceOptions options, CancellationToken cancellationToken)
+    {
         var auth = new ControlAuthentication(ServicePaths.LoadOrCreateToken());
         var socket = options.UnixSocket && Socket.OSSupportsUnixDomainSockets ? ServicePaths.SocketPath() : null;
         var builder = WebApplication.CreateSlimBuilder();
