@@ -4,7 +4,8 @@
 #   /usr/bin/ftpsmount         -> /usr/lib/ftpsmount/ftpsmount
 #   /sbin/mount.fuse.ftpsmount the mount(8) helper (mount -t fuse.ftpsmount, fstab)
 #   /usr/lib/systemd/user/ftpsmount.service   the service as a systemd user unit
-#   /usr/share/man/man1/ftpsmount.1.gz, /usr/share/doc/ftpsmount/
+#   /usr/share/man/man1/ftpsmount.1.gz (+ man8/mount.fuse.ftpsmount.8.gz), /usr/share/doc/ftpsmount/ (README,
+#   copyright, changelog)
 # Depends on fuse3 (fusermount3, libfuse3.so.3) and OpenSSL 3.
 #
 #   packaging/linux/build-deb.sh [OUTPUT_DIR]       (default: artifacts/packages; prints the .deb's path last)
@@ -40,7 +41,27 @@ install -m 755 "$here/mount.fuse.ftpsmount" "$root/sbin/mount.fuse.ftpsmount"
 install -m 644 "$here/ftpsmount.service" "$root/usr/lib/systemd/user/ftpsmount.service"
 gzip -9n <"$here/ftpsmount.1" >"$root/usr/share/man/man1/ftpsmount.1.gz"
 chmod 644 "$root/usr/share/man/man1/ftpsmount.1.gz"
+# `man mount.fuse.ftpsmount` shows ftpsmount(1), which describes the helper.
+mkdir -p "$root/usr/share/man/man8"
+printf '.so man1/ftpsmount.1\n' | gzip -9n >"$root/usr/share/man/man8/mount.fuse.ftpsmount.8.gz"
+chmod 644 "$root/usr/share/man/man8/mount.fuse.ftpsmount.8.gz"
 install -m 644 "$repo/README.md" "$root/usr/share/doc/ftpsmount/README.md"
+# Debian policy 12.5/12.7: every package ships its copyright file and (native) changelog.
+cat >"$root/usr/share/doc/ftpsmount/copyright" <<COPYRIGHT
+Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: ftpsmount
+Comment: Built from the FtpsMount repository. The program under /usr/lib/ftpsmount is a self-contained .NET
+ publish: it includes the .NET runtime and ASP.NET Core (MIT, Copyright (c) .NET Foundation and Contributors).
+
+Files: *
+Copyright: FtpsMount developers
+License: other
+ No licence text is shipped with this build; see /usr/share/doc/ftpsmount/README.md.
+COPYRIGHT
+chmod 644 "$root/usr/share/doc/ftpsmount/copyright"
+printf 'ftpsmount (%s) unstable; urgency=medium\n\n  * Built from the FtpsMount repository.\n\n -- FtpsMount developers <ftpsmount@localhost>  %s\n' \
+    "$version" "$(date -R -u ${SOURCE_DATE_EPOCH:+-d @$SOURCE_DATE_EPOCH})" | gzip -9n >"$root/usr/share/doc/ftpsmount/changelog.gz"
+chmod 644 "$root/usr/share/doc/ftpsmount/changelog.gz"
 find "$root/usr/lib/ftpsmount" -type f -exec chmod 644 {} +
 chmod 755 "$root/usr/lib/ftpsmount/ftpsmount"
 find "$root" -type d -exec chmod 755 {} +

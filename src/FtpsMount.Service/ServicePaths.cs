@@ -25,6 +25,9 @@ public static class ServicePaths
     /// <summary>Where a running service says how to reach it (0600, in the 0700 runtime directory).</summary>
     public static string EndpointFile() => Path.Combine(StatusFile.Directory(), "service.json");
 
+    /// <summary>Held exclusively by the running service (one per user).</summary>
+    public static string LockFile() => Path.Combine(StatusFile.Directory(), "service.lock");
+
     /// <summary>The control API's Unix domain socket.</summary>
     public static string SocketPath() => Path.Combine(StatusFile.Directory(), "service.sock");
 
@@ -74,19 +77,28 @@ public sealed record ServiceEndpoint(int Pid, string Url, string? Socket)
 {
     public void Write() => PrivateFile.WriteAllText(ServicePaths.EndpointFile(), JsonSerializer.Serialize(this));
 
-    /// <summary>The endpoint of a live service, or null.</summary>
-    public static ServiceEndpoint? Read()
+    /// <summary>The endpoint of a live service, or null. A file left by a killed service whose process id now belongs
+    /// to some other program (after a reboot, say) does not count: the service could otherwise never start again.</summary>
+    public static ServiceEndpoint? Read(string? file = null)
     {
         try
         {
-            var endpoint = JsonSerializer.Deserialize<ServiceEndpoint>(File.ReadAllText(ServicePaths.EndpointFile()));
+            var endpoint = JsonSerializer.Deserialize<ServiceEndpoint>(File.ReadAllText(file ?? ServicePaths.EndpointFile()));
             if (endpoint is null)
             {
                 return null;
             }
 
             using var process = System.Diagnostics.Process.GetProcessById(endpoint.Pid);
-            return process.HasExited ? null : endpoint;
+            if (process.HasExited)
+            {
+                return null;
+            }
+
+            return !OperatingSystem.IsLinux() || endpoint.Pid == Environment.ProcessId
+                || File.ReadAllText($"/proc/{endpoint.Pid}/cmdline").Contains("ftpsmount", StringComparison.Ordinal)
+                ? endpoint
+                : null;
         }
         catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException or ArgumentException)
         {

@@ -64,15 +64,7 @@ public sealed class StatusFile : IDisposable
         var dir = string.IsNullOrEmpty(runtime)
             ? Path.Combine(Path.GetTempPath(), "ftpsmount-" + Environment.UserName)
             : Path.Combine(runtime, "ftpsmount");
-        if (OperatingSystem.IsWindows())
-        {
-            System.IO.Directory.CreateDirectory(dir);
-        }
-        else
-        {
-            System.IO.Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-
+        PrivateFile.CreatePrivateDirectory(dir); // 0700 and ours: the endpoint file clients trust lives here too
         return dir;
     }
 

@@ -53,7 +53,9 @@ public static class TrayMenuModel
         var items = new List<TrayMenuItem>();
         foreach (var m in mounts.OrderBy(m => m.Name, StringComparer.Ordinal))
         {
-            var label = $"{m.Name} — {Describe(m)}";
+            // Win32 menus read '&' as a mnemonic marker (and drop it): a mount point or server error text with '&' in it
+            // must show as written.
+            var label = $"{m.Name} — {Describe(m)}".Replace("&", "&&", StringComparison.Ordinal);
             items.Add(m.State switch
             {
                 MountRunState.Stopped => new TrayMenuItem($"Mount {label}", TrayCommandKind.Mount, m.Name, Enabled: m.MountPoint is not null),

@@ -116,6 +116,17 @@ public sealed class ControlApiSecurityTests(ControlApiSecurityTests.MountedServi
                     Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
                     Assert.Equal("/login", page.Headers.Location?.ToString());
                 }
+
+                // The sign-in page (where the token is pasted) may not be framed by another site, and runs no script.
+                using (var login = await client.GetAsync("/login", ct))
+                {
+                    Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+                    var csp = string.Join(";", login.Headers.GetValues("Content-Security-Policy"));
+                    Assert.Contains("frame-ancestors 'none'", csp, StringComparison.Ordinal);
+                    Assert.Contains("default-src 'none'", csp, StringComparison.Ordinal);
+                    Assert.Equal("DENY", string.Join(",", login.Headers.GetValues("X-Frame-Options")));
+                    Assert.Equal("no-store", login.Headers.CacheControl?.ToString());
+                }
             }
         }
 

@@ -22,6 +22,7 @@ public sealed class DebPackageTests(ITestOutputHelper output) : IAsyncLifetime
     [
         "/usr/bin/ftpsmount", "/usr/lib/ftpsmount/ftpsmount", "/sbin/mount.fuse.ftpsmount",
         "/usr/lib/systemd/user/ftpsmount.service", "/usr/share/man/man1/ftpsmount.1.gz",
+        "/usr/share/man/man8/mount.fuse.ftpsmount.8.gz", "/usr/share/doc/ftpsmount/copyright", "/usr/share/doc/ftpsmount/changelog.gz",
     ];
 
     private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(8));

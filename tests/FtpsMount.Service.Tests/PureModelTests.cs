@@ -112,4 +112,114 @@ public sealed class PureModelTests
         public DateTimeOffset Now { get; set; } = now;
         public override DateTimeOffset GetUtcNow() => Now;
     }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void Private_files_never_go_through_a_file_or_link_left_at_the_temporary_name()
+    {
+        var dir = Directory.CreateTempSubdirectory("ftpsmount-private-").FullName;
+        try
+        {
+            var target = Path.Combine(dir, "service-token");
+            var elsewhere = Path.Combine(dir, "world-readable");
+            File.WriteAllText(elsewhere, "");
+            File.SetUnixFileMode(elsewhere, (UnixFileMode)0b110_100_100);
+            File.CreateSymbolicLink(target + ".tmp", elsewhere); // the name the writer used to reuse
+
+            PrivateFile.WriteAllText(target, "secret\n");
+
+            Assert.Equal("secret\n", File.ReadAllText(target));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(target));
+            Assert.Null(new FileInfo(target).LinkTarget);
+            Assert.Equal("", File.ReadAllText(elsewhere));
+            Assert.Equal((UnixFileMode)0b110_100_100, File.GetUnixFileMode(elsewhere));
+            Assert.Empty(Directory.EnumerateFiles(dir, "service-token.*.tmp"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void Private_directories_are_tightened_to_0700_and_a_symbolic_link_is_refused()
+    {
+        var dir = Directory.CreateTempSubdirectory("ftpsmount-private-").FullName;
+        try
+        {
+            var shared = Path.Combine(dir, "ftpsmount-someone");
+            Directory.CreateDirectory(shared);
+            File.SetUnixFileMode(shared, (UnixFileMode)0b111_111_111);
+            PrivateFile.CreatePrivateDirectory(shared);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(shared));
+
+            var link = Path.Combine(dir, "ftpsmount-link");
+            Directory.CreateSymbolicLink(link, shared);
+            var ex = Assert.Throws<UnauthorizedAccessException>(() => PrivateFile.CreatePrivateDirectory(link));
+            Assert.Contains("symbolic link", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Tray_menu_text_keeps_an_ampersand_from_a_mount_point_or_error_literal()
+    {
+        var menu = TrayMenuModel.Build([View("work", MountRunState.Retrying, MountHealth.Down, "/mnt/R&D", lastError: "550 Tom & Jerry")]);
+        var item = menu.Items.Single(i => i.Profile == "work");
+        Assert.Equal("Unmount work — retrying: 550 Tom && Jerry", item.Text);
+        var mounted = TrayMenuModel.Build([View("work", MountRunState.Mounted, MountHealth.Healthy, "/mnt/R&D")]).Items.Single(i => i.Profile == "work");
+        Assert.Equal("Unmount work — mounted on /mnt/R&&D", mounted.Text);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void An_endpoint_file_whose_pid_now_belongs_to_another_program_is_no_running_service()
+    {
+        var dir = Directory.CreateTempSubdirectory("ftpsmount-endpoint-").FullName;
+        using var other = System.Diagnostics.Process.Start("sleep", ["30"]);
+        try
+        {
+            var file = Path.Combine(dir, "service.json");
+            File.WriteAllText(file, System.Text.Json.JsonSerializer.Serialize(new ServiceEndpoint(other.Id, "http://127.0.0.1:1", null)));
+            Assert.Null(ServiceEndpoint.Read(file)); // alive, but not ftpsmount: a stale file after a reboot
+            File.WriteAllText(file, System.Text.Json.JsonSerializer.Serialize(new ServiceEndpoint(Environment.ProcessId, "http://127.0.0.1:1", null)));
+            Assert.Equal(Environment.ProcessId, ServiceEndpoint.Read(file)?.Pid);
+        }
+        finally
+        {
+            other.Kill();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_mount_request_that_arrives_while_the_service_stops_starts_nothing()
+    {
+        var dir = Directory.CreateTempSubdirectory("ftpsmount-stopping-").FullName;
+        try
+        {
+            var profiles = Path.Combine(dir, "config.json");
+            File.WriteAllText(profiles, """{"profiles":{"late":{"url":"ftpes://u@127.0.0.1:1/","mountPoint":"/nonexistent/late","autoMount":false}}}""");
+            var options = new FtpsMount.Service.Supervision.ServiceOptions
+            {
+                ProfilesPath = profiles,
+                Launcher = new FtpsMount.Service.Supervision.MountLauncher(Path.Combine(dir, "no-such-program"), []),
+            };
+            var supervisor = new FtpsMount.Service.Supervision.MountSupervisor(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<FtpsMount.Service.Supervision.MountSupervisor>.Instance);
+            Assert.Equal(MountRunState.Stopped, supervisor.Get("late")?.State);
+            await supervisor.StopAsync(CancellationToken.None);
+
+            Assert.Equal("the service is stopping", supervisor.Mount("late"));
+            Assert.Equal(MountRunState.Stopped, supervisor.Get("late")?.State);
+            supervisor.Dispose();
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -49,28 +49,9 @@ internal sealed partial class ServiceHarness : IAsyncDisposable
     /// <summary>A profile for <paramref name="server"/> (password from a 0600 file, CA from the harness).</summary>
     public sealed record TestProfile(string Name, ReferenceServer Server, string MountPoint, bool AutoMount = true);
 
-    public static async Task<ServiceHarness> StartAsync(IReadOnlyList<TestProfile> profiles, CancellationToken ct)
+    public static async Task<ServiceHarness> StartAsync(IReadOnlyList<TestProfile> profiles, CancellationToken ct, string? root = null)
     {
-        var root = Directory.CreateTempSubdirectory("ftpsmount-svc-").FullName;
-        Directory.CreateDirectory(Path.Combine(root, "run"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        Directory.CreateDirectory(Path.Combine(root, "home"));
-        var config = Path.Combine(root, "profiles.json");
-        var entries = new Dictionary<string, object>();
-        foreach (var p in profiles)
-        {
-            var passwordFile = Path.Combine(root, p.Name + ".password");
-            File.WriteAllText(passwordFile, p.Server.Password + "\n");
-            File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            entries[p.Name] = new
-            {
-                url = $"ftpes://{p.Server.User}@localhost:{p.Server.Port}/",
-                mountPoint = p.MountPoint,
-                autoMount = p.AutoMount,
-                options = new Dictionary<string, object> { ["ca-file"] = p.Server.CaCertificatePath, ["password-file"] = passwordFile, ["connections"] = 2 },
-            };
-        }
-
-        File.WriteAllText(config, JsonSerializer.Serialize(new { profiles = entries }));
+        root ??= CreateRoot(profiles);
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -82,12 +63,7 @@ internal sealed partial class ServiceHarness : IAsyncDisposable
         start.ArgumentList.Add("service");
         start.ArgumentList.Add("--drain-timeout");
         start.ArgumentList.Add("30");
-        start.Environment["FTPSMOUNT_CONFIG"] = config;
-        start.Environment["XDG_CONFIG_HOME"] = Path.Combine(root, "config");
-        start.Environment["XDG_RUNTIME_DIR"] = Path.Combine(root, "run");
-        start.Environment["XDG_CACHE_HOME"] = Path.Combine(root, "cache");
-        start.Environment["HOME"] = Path.Combine(root, "home");
-        start.Environment.Remove("FTPSMOUNT_PASSWORD");
+        SetEnvironment(start, root);
         var process = Process.Start(start)!;
         process.StandardInput.Close();
         var harness = new ServiceHarness(root, process, profiles.Select(p => p.MountPoint).ToList());
@@ -111,6 +87,85 @@ internal sealed partial class ServiceHarness : IAsyncDisposable
             await harness.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>`ftpsmount mount PROFILE` run by hand (not by a service) in the environment of a service rooted at
+    /// <paramref name="root"/>: stdin is a pipe kept open, output goes to <paramref name="log"/>.</summary>
+    public static Process StartManualMount(string root, string profile, StringBuilder log)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ftpsmount.dll"));
+        start.ArgumentList.Add("mount");
+        start.ArgumentList.Add(profile);
+        SetEnvironment(start, root);
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>The fusermount3 auto-unmount helpers serving <paramref name="mountPoint"/>.</summary>
+    public static IReadOnlyList<int> AutoUnmountHelpers(string mountPoint) =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+            .Where(pid => pid > 0 && CommandLine(pid) is { Length: > 1 } args && Path.GetFileName(args[0]) == "fusermount3" && args[^1] == mountPoint)
+            .ToList();
+
+    private static string[]? CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static void SetEnvironment(ProcessStartInfo start, string root)
+    {
+        start.Environment["FTPSMOUNT_CONFIG"] = Path.Combine(root, "profiles.json");
+        start.Environment["XDG_CONFIG_HOME"] = Path.Combine(root, "config");
+        start.Environment["XDG_RUNTIME_DIR"] = Path.Combine(root, "run");
+        start.Environment["XDG_CACHE_HOME"] = Path.Combine(root, "cache");
+        start.Environment["HOME"] = Path.Combine(root, "home");
+        start.Environment.Remove("FTPSMOUNT_PASSWORD");
+        start.Environment.Remove("FTPSMOUNT_SUPERVISED");
+    }
+
+    /// <summary>A fresh root (config, runtime, cache and home directories) with a profiles file for <paramref name="profiles"/>.</summary>
+    public static string CreateRoot(IReadOnlyList<TestProfile> profiles)
+    {
+        var root = Directory.CreateTempSubdirectory("ftpsmount-svc-").FullName;
+        Directory.CreateDirectory(Path.Combine(root, "run"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Directory.CreateDirectory(Path.Combine(root, "home"));
+        var config = Path.Combine(root, "profiles.json");
+        var entries = new Dictionary<string, object>();
+        foreach (var p in profiles)
+        {
+            var passwordFile = Path.Combine(root, p.Name + ".password");
+            File.WriteAllText(passwordFile, p.Server.Password + "\n");
+            File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            entries[p.Name] = new
+            {
+                url = $"ftpes://{p.Server.User}@localhost:{p.Server.Port}/",
+                mountPoint = p.MountPoint,
+                autoMount = p.AutoMount,
+                options = new Dictionary<string, object> { ["ca-file"] = p.Server.CaCertificatePath, ["password-file"] = passwordFile, ["connections"] = 2 },
+            };
+        }
+
+        File.WriteAllText(config, JsonSerializer.Serialize(new { profiles = entries }));
+        return root;
     }
 
     private void Append(string? line)

@@ -28,6 +28,40 @@ public static class ControlServer
             return 1;
         }
 
+        // The endpoint check above cannot see a service that is starting at the same moment (it writes its endpoint file
+        // last): two would both replace the Unix socket and supervise the same mounts. An exclusive lock, held for the
+        // service's life and released by the kernel however it ends, lets one through.
+        FileStream serviceLock;
+        try
+        {
+            serviceLock = AcquireServiceLock();
+        }
+        catch (IOException)
+        {
+            await Console.Error.WriteLineAsync($"error: another ftpsmount service is running or starting for this user (it holds {ServicePaths.LockFile()}).").ConfigureAwait(false);
+            return 1;
+        }
+
+        await using (serviceLock.ConfigureAwait(false))
+        {
+            return await RunLockedAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Opens the service lock file exclusively (flock on Unix, a sharing lock on Windows); IOException when held.</summary>
+    internal static FileStream AcquireServiceLock()
+    {
+        var lockOptions = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            lockOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        return new FileStream(ServicePaths.LockFile(), lockOptions);
+    }
+
+    private static async Task<int> RunLockedAsync(ServiceOptions options, CancellationToken cancellationToken)
+    {
         var auth = new ControlAuthentication(ServicePaths.LoadOrCreateToken());
         var socket = options.UnixSocket && Socket.OSSupportsUnixDomainSockets ? ServicePaths.SocketPath() : null;
         var builder = WebApplication.CreateSlimBuilder();
@@ -64,6 +98,14 @@ public static class ControlServer
         var port = 0;
         app.Use(async (context, next) =>
         {
+            // On every answer, the sign-in page and refusals included: never cached, never framed (no clickjacking of
+            // the token form), nothing sniffed.
+            context.Response.Headers.CacheControl = "no-store";
+            context.Response.Headers.ContentSecurityPolicy = context.Request.Path == "/login"
+                ? "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'" // no script at all; its own inline style
+                : "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            context.Response.Headers.XFrameOptions = "DENY";
             if (!HostAllowed(context, port))
             {
                 context.Response.StatusCode = StatusCodes.Status400BadRequest;
@@ -106,9 +148,6 @@ public static class ControlServer
                 return;
             }
 
-            context.Response.Headers.CacheControl = "no-store";
-            context.Response.Headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
-            context.Response.Headers.XContentTypeOptions = "nosniff";
             await next(context).ConfigureAwait(false);
         });
 

@@ -44,7 +44,9 @@ public sealed record MountStats(
     int OpenHandles,
     IReadOnlyList<StatusError> Errors);
 
-/// <summary>One profile as the service sees it.</summary>
+/// <summary>One profile as the service sees it. <see cref="Adopted"/>: the mount process was found already running on
+/// the profile's mount point when the service came to mount it (not started by this service); it is supervised all the
+/// same and stopped with SIGTERM.</summary>
 public sealed record MountView(
     string Name,
     string Url,
@@ -59,7 +61,8 @@ public sealed record MountView(
     DateTimeOffset? NextAttempt,
     MountStats? Stats,
     IReadOnlyList<ThroughputSample> Throughput,
-    IReadOnlyList<string> RecentLog);
+    IReadOnlyList<string> RecentLog,
+    bool Adopted = false);
 
 public sealed record ServiceInfo(int Pid, string Version, DateTimeOffset Started, string ProfilesFile, IReadOnlyList<MountView> Mounts);
 

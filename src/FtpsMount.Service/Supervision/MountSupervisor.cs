@@ -17,6 +17,7 @@ public sealed class MountSupervisor : BackgroundService
     private readonly Dictionary<string, SupervisedMount> _mounts = new(StringComparer.Ordinal);
     private DateTime _profilesStamp = DateTime.MinValue;
     private string? _profilesError;
+    private bool _stopping;
 
     public MountSupervisor(ServiceOptions options, ILogger<MountSupervisor> log)
     {
@@ -48,10 +49,26 @@ public sealed class MountSupervisor : BackgroundService
                 continue;
             }
 
-            mount.RequestMount();
+            _ = TryRequestMount(mount);
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>Starts a mount unless the service is stopping: checked under the same lock <see cref="StopAsync"/> sets
+    /// it under, so a request racing the stop cannot start a mount process after the stop collected the mounts to end.</summary>
+    private bool TryRequestMount(SupervisedMount mount)
+    {
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                return false;
+            }
+
+            mount.RequestMount();
+            return true;
+        }
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -59,6 +76,7 @@ public sealed class MountSupervisor : BackgroundService
         List<SupervisedMount> all;
         lock (_gate)
         {
+            _stopping = true; // no mount request starts a new mount process from here on
             all = _mounts.Values.ToList();
         }
 
@@ -92,6 +110,11 @@ public sealed class MountSupervisor : BackgroundService
         SupervisedMount? mount;
         lock (_gate)
         {
+            if (_stopping)
+            {
+                return "the service is stopping";
+            }
+
             _mounts.TryGetValue(name, out mount);
         }
 
@@ -106,8 +129,7 @@ public sealed class MountSupervisor : BackgroundService
         }
 
         _log.LogInformation("{Profile}: mount requested", name);
-        mount.RequestMount();
-        return null;
+        return TryRequestMount(mount) ? null : "the service is stopping";
     }
 
     public string? Unmount(string name)

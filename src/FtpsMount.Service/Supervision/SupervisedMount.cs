@@ -31,6 +31,7 @@ internal sealed class SupervisedMount
     private MountRunState _state = MountRunState.Stopped;
     private Process? _process;
     private int? _pid;
+    private bool _adopted;
     private DateTimeOffset? _since;
     private DateTimeOffset? _mountedAt;
     private int _restarts;
@@ -143,7 +144,7 @@ internal sealed class SupervisedMount
                 Rate(status.BlockCacheHits, status.BlockCacheMisses), Rate(status.MetadataHits, status.MetadataMisses),
                 status.BytesDownloaded, status.BytesUploaded, status.PendingUploads, status.OpenHandles, status.Errors ?? []);
             return new MountView(_profile.Name, UrlText.Redact(_profile.Url), _profile.MountPoint, _profile.AutoMount, _state, health,
-                _pid, _since, _restarts, _lastError, _state == MountRunState.Retrying ? _nextAttempt : null, stats, _samples.ToArray(), _recentLog.ToArray());
+                _pid, _since, _restarts, _lastError, _state == MountRunState.Retrying ? _nextAttempt : null, stats, _samples.ToArray(), _recentLog.ToArray(), _adopted);
         }
     }
 
@@ -203,7 +204,14 @@ internal sealed class SupervisedMount
             }
 
             _log.LogWarning("{Profile}: {Error}; mounting again in {Seconds:0.#} s", Name, _lastError, backoff.TotalSeconds);
-            await Task.WhenAny(woken, Task.Delay(backoff)).ConfigureAwait(false);
+            using (var cancelDelay = new CancellationTokenSource())
+            {
+                // The delay's timer is cancelled when a wake-up cuts the wait short, not left running for up to a minute.
+                var delay = Task.Delay(backoff, cancelDelay.Token);
+                await Task.WhenAny(woken, delay).ConfigureAwait(false);
+                await cancelDelay.CancelAsync().ConfigureAwait(false);
+            }
+
             backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
         }
     }
@@ -215,7 +223,22 @@ internal sealed class SupervisedMount
         var profile = Profile;
         if (profile.MountPoint is { } mp && OperatingSystem.IsLinux())
         {
-            StaleMount.Clear(mp, _log);
+            var before = StaleMount.Prepare(mp, profile, _log);
+            switch (before.Kind)
+            {
+                case MountPointKind.Owned:
+                    return await SuperviseAdoptedAsync(before.OwnerPid!.Value).ConfigureAwait(false);
+                case MountPointKind.Busy:
+                    lock (_gate)
+                    {
+                        _lastErrorLine = before.Detail;
+                    }
+
+                    return (null, false);
+                case MountPointKind.Cleared:
+                    _log.LogWarning("{Profile}: {Detail}; mounting on {MountPoint}", Name, before.Detail, mp);
+                    break;
+            }
         }
 
         var start = _options.Launcher.StartInfo("mount", profile.Name);
@@ -303,9 +326,117 @@ internal sealed class SupervisedMount
 
             await Task.WhenAll(stderr, stdout).ConfigureAwait(false);
             _log.LogInformation("{Profile}: mount process {Pid} exited with {Code}", Name, process.Id, process.ExitCode);
+            RemoveStatusFile(process.Id); // a killed mount could not remove it; every crash would leave one behind
             return (process.ExitCode, stopDeadline is not null);
         }
     }
+
+    /// <summary>
+    /// Supervises a live mount of this profile that the service did not start (found on the mount point with its status
+    /// file, e.g. left by `ftpsmount mount PROFILE --daemon` or an earlier service): it counts as mounted, its stats
+    /// come from its status file, and it is stopped with SIGTERM (it then unmounts after its pending uploads, as when the
+    /// service closes a child's stdin). When it ends unasked, the service mounts the profile itself.
+    /// </summary>
+    private async Task<(int? ExitCode, bool StoppedByUs)> SuperviseAdoptedAsync(int pid)
+    {
+        lock (_gate)
+        {
+            _pid = pid;
+            _adopted = true;
+            _lastErrorLine = null;
+            MarkMountedLocked();
+        }
+
+        _log.LogWarning("{Profile}: adopting the live mount of ftpsmount process {Pid} already on its mount point", Name, pid);
+        DateTimeOffset? stopDeadline = null;
+        try
+        {
+            while (ProcessAlive(pid))
+            {
+                var woken = WakeSignal();
+                bool wanted;
+                lock (_gate)
+                {
+                    wanted = _wanted;
+                }
+
+                if (wanted || stopDeadline is not null)
+                {
+                    using var cancelDelay = new CancellationTokenSource();
+                    await Task.WhenAny(woken, Task.Delay(TimeSpan.FromSeconds(1), cancelDelay.Token)).ConfigureAwait(false);
+                    await cancelDelay.CancelAsync().ConfigureAwait(false);
+                }
+
+                Sample(pid);
+                lock (_gate)
+                {
+                    wanted = _wanted;
+                }
+
+                if (!wanted && stopDeadline is null)
+                {
+                    lock (_gate)
+                    {
+                        _state = MountRunState.Stopping;
+                        _since = _time.GetUtcNow();
+                    }
+
+                    _log.LogInformation("{Profile}: unmounting the adopted mount (SIGTERM to {Pid}; pending uploads finish first)", Name, pid);
+                    _ = Signal(pid, 15);
+                    stopDeadline = _time.GetUtcNow() + _options.DrainTimeout;
+                }
+                else if (stopDeadline is { } deadline && _time.GetUtcNow() > deadline && ProcessAlive(pid))
+                {
+                    _log.LogError("{Profile}: the adopted mount process {Pid} did not finish within {Timeout}; killing it", Name, pid, _options.DrainTimeout);
+                    _ = Signal(pid, 9);
+                }
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _adopted = false;
+                if (stopDeadline is null)
+                {
+                    _lastErrorLine = $"the adopted mount process {pid} ended";
+                }
+            }
+        }
+
+        _log.LogInformation("{Profile}: adopted mount process {Pid} ended", Name, pid);
+        return (null, stopDeadline is not null);
+    }
+
+    private void RemoveStatusFile(int pid)
+    {
+        try
+        {
+            File.Delete(Path.Combine(StatusFile.Directory(), pid + ".json"));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _log.LogDebug("{Profile}: status file of {Pid}: {Error}", Name, pid, ex.Message);
+        }
+    }
+
+    /// <summary>Whether a process that is not our child still runs (a zombie counts as ended).</summary>
+    private static bool ProcessAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var close = stat.LastIndexOf(')');
+            return close < 0 || close + 2 >= stat.Length || stat[close + 2] != 'Z';
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Signal(int pid, int signal);
 
     private async Task PumpAsync(StreamReader reader)
     {
