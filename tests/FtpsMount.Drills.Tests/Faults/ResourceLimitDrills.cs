@@ -3,6 +3,7 @@ using FtpsMount.Core;
 using FtpsMount.Core.FileSystem;
 using FtpsMount.Protocol;
 using FtpsMount.Protocol.Tls;
+using FtpsMount.Drills.Tests.Mount;
 using FtpsMount.Testing.Scripted;
 using Xunit.Abstractions;
 
@@ -138,7 +139,7 @@ public sealed class ResourceLimitDrills(ITestOutputHelper output)
         Assert.True(Environment.UserName == "root" || Environment.GetEnvironmentVariable("USER") == "root", "this drill mounts a tmpfs and needs root (tests/run-tests.sh runs as root)");
         await using var server = await ScriptedFtpServer.StartAsync();
         var staging = Directory.CreateTempSubdirectory("ftpsmount-drill-tmpfs-").FullName;
-        Assert.Equal(0, Run("mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "ftpsmount-drill", staging));
+        Assert.Equal(0, CliMount.Run("mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "ftpsmount-drill", staging));
         try
         {
             // Memory staging off: every byte goes to the (full) staging directory.
@@ -159,21 +160,8 @@ public sealed class ResourceLimitDrills(ITestOutputHelper output)
         }
         finally
         {
-            Run("umount", "-l", staging);
+            CliMount.Run("umount", "-l", staging);
             Directory.Delete(staging, recursive: true);
         }
-    }
-
-    private static int Run(string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(start)!;
-        p.WaitForExit(30_000);
-        return p.HasExited ? p.ExitCode : -1;
     }
 }
