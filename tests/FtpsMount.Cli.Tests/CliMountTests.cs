@@ -132,6 +132,22 @@ public sealed class CliMountTests(ITestOutputHelper output) : IAsyncLifetime
         Directory.Delete(Path.Combine(_mountPoint, "made"));
         Assert.False(Directory.Exists(_server.GetLocalPath("/made")));
 
+        // Another client adds a file to a directory this mount created (and so knows as empty until --dir-cache-ttl):
+        // `kill -HUP` makes the mount forget its cached metadata and the file shows at once.
+        var fresh = Path.Combine(_mountPoint, "fresh");
+        Directory.CreateDirectory(fresh);
+        Assert.Empty(Directory.GetFiles(fresh));
+        _server.SeedFile("/fresh/other.txt", "from another client\n"u8);
+        Assert.Empty(Directory.GetFiles(fresh)); // readdir is not cached by the kernel: this is the mount's own cache
+        foreach (var pid in DaemonPids())
+        {
+            using var kill = Process.Start("kill", ["-HUP", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await kill.WaitForExitAsync(_timeout.Token);
+        }
+
+        await WaitUntilAsync(() => Directory.GetFiles(fresh).Select(Path.GetFileName).Contains("other.txt"), "the file added behind the mount shows after SIGHUP");
+        Assert.Equal("from another client\n", await File.ReadAllTextAsync(Path.Combine(fresh, "other.txt"), _timeout.Token));
+
         var status = await CliRunner.RunAsync(_server.Password, _timeout.Token, "status");
         Assert.Contains(_mountPoint, status.StdoutText, StringComparison.Ordinal);
 

@@ -12,7 +12,7 @@ namespace FtpsMount.Fuse.TestHost;
 /// ftpsmount-fuse-testhost --host H --port P --mode explicit|implicit --ca-file PEM --user U --mountpoint DIR
 ///     [--tls 1.2|1.3] [--read-only] [--verbose] [--fuse-debug] [--operation-timeout SECONDS] [--cache-ttl SECONDS]
 /// Password: environment variable <see cref="PasswordVariable"/>. Prints "MOUNTED DIR" once the mount is live and
-/// "UNMOUNTED" after a clean unmount; SIGTERM/SIGINT unmount. Exit codes: 0 clean, 2 usage, 3 mount failed, 4 crash.
+/// "UNMOUNTED" after a clean unmount; SIGTERM/SIGINT unmount; SIGHUP drops cached metadata and prints "REFRESHED n". Exit codes: 0 clean, 2 usage, 3 mount failed, 4 crash.
 /// </summary>
 internal static class Program
 {
@@ -76,6 +76,15 @@ internal static class Program
 
             var mountPoint = Required(values, "mountpoint");
             var fs = new RemoteFileSystem(ftps, new FtpCredentials(Required(values, "user"), password), core, log);
+            var refreshes = 0;
+            using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+            {
+                // As `ftpsmount mount`: forget cached metadata (tests that change the server behind the mount's back).
+                c.Cancel = true;
+                fs.RefreshMetadata();
+                Console.Out.WriteLine("REFRESHED " + Interlocked.Increment(ref refreshes).ToString(CultureInfo.InvariantCulture));
+                Console.Out.Flush();
+            });
             try
             {
                 FuseMount.Run(fs, mountPoint, mountOptions, stop.Token, log, () =>

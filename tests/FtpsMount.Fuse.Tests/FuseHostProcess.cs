@@ -218,6 +218,40 @@ internal sealed partial class FuseHostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGHUP: the host drops its cached listings and attributes (what `kill -HUP` does to `ftpsmount mount`),
+    /// for tests that changed the server behind the mount's back; returns once the host confirmed it.</summary>
+    public async Task RefreshMetadataAsync(TimeSpan deadline)
+    {
+        var before = CountLines("out: REFRESHED ");
+        if (Kill(_process.Id, SigHup) != 0)
+        {
+            throw new InvalidOperationException($"kill(SIGHUP) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        using var cts = new CancellationTokenSource(deadline);
+        while (CountLines("out: REFRESHED ") == before)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException("the FUSE host exited instead of refreshing:\n" + Output);
+            }
+
+            await Task.Delay(20, cts.Token);
+        }
+    }
+
+    private int CountLines(string prefix)
+    {
+        var text = Output;
+        var count = 0;
+        for (var i = text.IndexOf(prefix, StringComparison.Ordinal); i >= 0; i = text.IndexOf(prefix, i + prefix.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
     /// <summary>SIGKILL, by pid: the host gets no chance to unmount.</summary>
     public void KillHard()
     {
@@ -264,6 +298,7 @@ internal sealed partial class FuseHostProcess : IAsyncDisposable
         }
     }
 
+    private const int SigHup = 1;
     private const int SigTerm = 15;
 
     [LibraryImport("libc.so.6", EntryPoint = "kill", SetLastError = true)]

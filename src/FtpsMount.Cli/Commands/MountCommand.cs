@@ -119,6 +119,13 @@ internal static class MountCommand
             {
                 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
                 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+                // `kill -HUP PID` (as with rclone): forget cached listings and attributes, to see others' changes now.
+                using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+                {
+                    c.Cancel = true;
+                    remote.RefreshMetadata();
+                    log.Log(FtpLogLevel.Information, "SIGHUP: cached listings and attributes dropped");
+                });
                 await Task.Factory.StartNew(
                     () => FuseMount.Run(fs, fullMountPoint, fuse, stop.Token, log, () =>
                     {

@@ -61,6 +61,11 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
     /// <summary>The session pool (for status displays).</summary>
     public SessionPoolStats PoolStatistics => _pool.Stats;
 
+    /// <summary>Drops every cached listing, attribute and "not found" answer (SIGHUP on a mount), so changes made on the
+    /// server by others show at the next lookup instead of after the TTLs. Cached file blocks stay: they are validated
+    /// against size and modification time when a file is opened. Pending uploads are not touched.</summary>
+    public void RefreshMetadata() => _meta.Clear();
+
     public FsStatistics Statistics => new(
         _meta.Hits,
         _meta.Misses,

@@ -43,6 +43,7 @@ public sealed partial class RealToolsTests
         // tar c: a directory that came from the server (seeded behind the mount, so every byte is read from vsftpd).
         var (onMount, onServer) = await MountDirectoryAsync("tar");
         SeedOnServer(source, "/" + Path.GetFileName(onMount) + "/seeded");
+        await mount.Host.RefreshMetadataAsync(MountIoDeadline); // the mount knows the new directory as empty until its TTL
         var archive = Path.Combine(local, "from-mount.tar");
         await Tool("tar", CopyTimeout, "-c", "-f", archive, "-C", onMount, "seeded");
         var unpacked = Path.Combine(local, "unpacked");

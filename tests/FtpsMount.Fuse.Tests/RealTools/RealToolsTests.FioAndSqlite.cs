@@ -15,6 +15,7 @@ public sealed partial class RealToolsTests
         var data = new byte[16 * 1024 * 1024];
         new Random(5).NextBytes(data);
         mount.Server.SeedFile("/" + Path.GetFileName(onMount) + "/data.bin", data);
+        await mount.Host.RefreshMetadataAsync(MountIoDeadline); // the mount knows the new directory as empty until its TTL
 
         var result = await Tool("fio", TimeSpan.FromMinutes(2),
             "--name=randread", "--filename=" + Path.Combine(onMount, "data.bin"), "--readonly", "--rw=randread", "--bs=4k",
