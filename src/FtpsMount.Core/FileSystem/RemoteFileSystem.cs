@@ -606,7 +606,9 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             }
 
             // Pending writes land under the old name first, so the rename moves complete content (a new file waiting
-            // for write-back is not on the server yet and RNFR would not find it).
+            // for write-back is not on the server yet and RNFR would not find it). Then the source's cached attributes
+            // are not its content's (a write-back file closed but not uploaded still has create's size 0).
+            var hadWrites = _writes.TryGetLength(from, out _) || HandlesUnder(from).Any(h => h.Writer is { IsDirty: true });
             await _writes.FlushPathAsync(from, cancellationToken).ConfigureAwait(false);
             foreach (var handle in HandlesUnder(from))
             {
@@ -669,7 +671,14 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             else
             {
                 _meta.Remove(from, wasDirectory: false);
-                _meta.Put(to, source with { Name = FtpPath.GetName(to) });
+                if (hadWrites)
+                {
+                    _meta.Refresh(to); // the upload just landed: the server has its size and mtime
+                }
+                else
+                {
+                    _meta.Put(to, source with { Name = FtpPath.GetName(to) });
+                }
             }
 
             return true;
