@@ -692,6 +692,9 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
         {
             path = NormalizePath(path);
             var attributes = await GetAttributesAsync(path, cancellationToken).ConfigureAwait(false);
+            // Data still to upload (write-back): the upload below dates the file on the server, so what is cached now
+            // (the create time) is not its mtime afterwards.
+            var hadWrites = _writes.TryGetLength(path, out _) || HandlesUnder(path).Any(h => h.Path == path && h.Writer is { IsDirty: true });
             await FlushPendingAsync(path, cancellationToken).ConfigureAwait(false);
             // An explicit chmod wins over the mode given at create: release (which FUSE sends after close() returned)
             // must not put the create mode back.
@@ -706,7 +709,14 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
 
             await RunAsync(FsOperation.SetAttributes, path, (s, c) => s.ChmodAsync(path, mode & 0xFFF, c), idempotent: true, cancellationToken).ConfigureAwait(false);
             _knownModes[path] = mode & 0xFFF;
-            _meta.Put(path, attributes with { Mode = mode & 0xFFF });
+            if (hadWrites)
+            {
+                _meta.Refresh(path); // the next lookup gets the server's mtime (and the mode, or _knownModes' without MLST)
+            }
+            else
+            {
+                _meta.Put(path, attributes with { Mode = mode & 0xFFF });
+            }
             return true;
         });
 
