@@ -611,7 +611,9 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             }
 
             // Pending writes land under the old name first, so the rename moves complete content (a new file waiting
-            // for write-back is not on the server yet and RNFR would not find it).
+            // for write-back is not on the server yet and RNFR would not find it). Then the source's cached attributes
+            // are not its content's (a write-back file closed but not uploaded still has create's size 0).
+            var hadWrites = _writes.TryGetLength(from, out _) || HandlesUnder(from).Any(h => h.Writer is { IsDirty: true });
             await _writes.FlushPathAsync(from, cancellationToken).ConfigureAwait(false);
             foreach (var handle in HandlesUnder(from))
             {
@@ -674,7 +676,14 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
             else
             {
                 _meta.Remove(from, wasDirectory: false);
-                _meta.Put(to, source with { Name = FtpPath.GetName(to) });
+                if (hadWrites)
+                {
+                    _meta.Refresh(to); // the upload just landed: the server has its size and mtime
+                }
+                else
+                {
+                    _meta.Put(to, source with { Name = FtpPath.GetName(to) });
+                }
             }
 
             return true;
@@ -688,6 +697,9 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
         {
             path = NormalizePath(path);
             var attributes = await GetAttributesAsync(path, cancellationToken).ConfigureAwait(false);
+            // Data still to upload (write-back): the upload below dates the file on the server, so what is cached now
+            // (the create time) is not its mtime afterwards.
+            var hadWrites = _writes.TryGetLength(path, out _) || HandlesUnder(path).Any(h => h.Path == path && h.Writer is { IsDirty: true });
             await FlushPendingAsync(path, cancellationToken).ConfigureAwait(false);
             // An explicit chmod wins over the mode given at create: release (which FUSE sends after close() returned)
             // must not put the create mode back.
@@ -702,7 +714,14 @@ public sealed class RemoteFileSystem : IRemoteFileSystem
 
             await RunAsync(FsOperation.SetAttributes, path, (s, c) => s.ChmodAsync(path, mode & 0xFFF, c), idempotent: true, cancellationToken).ConfigureAwait(false);
             _knownModes[path] = mode & 0xFFF;
-            _meta.Put(path, attributes with { Mode = mode & 0xFFF });
+            if (hadWrites)
+            {
+                _meta.Refresh(path); // the next lookup gets the server's mtime (and the mode, or _knownModes' without MLST)
+            }
+            else
+            {
+                _meta.Put(path, attributes with { Mode = mode & 0xFFF });
+            }
             return true;
         });
 

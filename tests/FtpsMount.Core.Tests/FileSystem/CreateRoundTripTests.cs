@@ -117,4 +117,62 @@ public sealed class CreateRoundTripTests
         Assert.Empty(await fs.DrainAsync(TimeSpan.FromSeconds(30), timeout.Token));
         Assert.Equal(when.UtcDateTime, File.GetLastWriteTimeUtc(server.GetLocalPath("/dated")));
     }
+
+    [Fact]
+    public async Task With_write_back_a_file_renamed_after_close_keeps_its_size_and_content()
+    {
+        // The editor/rsync pattern: write a temporary, close it, rename it over the name. With write-back the close
+        // leaves the upload pending, so the attributes the mount holds for the temporary are create's (size 0); the
+        // rename lands the upload and must not carry those over to the new name.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var server = await ReferenceServer.StartAsync(ReferenceServerKind.Vsftpd, FtpsMode.Explicit, timeout.Token);
+        var options = new CoreOptions { Write = new WriteOptions { WriteBack = TimeSpan.FromMinutes(5) } };
+        await using var fs = new RemoteFileSystem(server.CreateOptions(TlsVersion.Tls13), server.Credentials, options);
+
+        var handle = await fs.CreateAsync("/tmp.swp", 0x1A4, exclusive: true, timeout.Token);
+        await fs.WriteAsync(handle, 0, "hello"u8.ToArray(), timeout.Token);
+        await fs.CloseFlushAsync(handle, timeout.Token);
+        await fs.ReleaseAsync(handle, timeout.Token);
+        await fs.RenameAsync("/tmp.swp", "/final", noReplace: false, timeout.Token);
+
+        Assert.Equal("hello", await File.ReadAllTextAsync(server.GetLocalPath("/final"), timeout.Token));
+        Assert.Equal(5, (await fs.GetAttributesAsync("/final", timeout.Token)).Size);
+        Assert.Contains(await fs.ReadDirectoryAsync("/", timeout.Token), e => e.Name == "final" && e.Size == 5);
+        var reader = await fs.OpenAsync("/final", FsOpenMode.Read, truncate: false, timeout.Token);
+        var buffer = new byte[16];
+        var read = await fs.ReadAsync(reader, 0, buffer, timeout.Token);
+        await fs.ReleaseAsync(reader, timeout.Token);
+        Assert.Equal("hello", System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+    }
+
+    /// <summary>The mount's clock a day ahead of the server's (the test certificate is valid for a week from now):
+    /// what the mount assumed (create time) and what the server decided (upload time) cannot be mistaken for each
+    /// other. Timers and timestamps are the system's.</summary>
+    private sealed class DayAheadClock : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + TimeSpan.FromDays(1);
+    }
+
+    [Fact]
+    public async Task With_write_back_a_chmod_after_close_reports_the_uploaded_files_mtime()
+    {
+        // chmod lands the pending upload first; the server dates the file then, so the mount must not keep reporting
+        // the create time it assumed.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var server = await ReferenceServer.StartAsync(ReferenceServerKind.Vsftpd, FtpsMode.Explicit, timeout.Token);
+        var options = new CoreOptions { Write = new WriteOptions { WriteBack = TimeSpan.FromMinutes(5) } };
+        await using var fs = new RemoteFileSystem(server.CreateOptions(TlsVersion.Tls13), server.Credentials, options, time: new DayAheadClock());
+
+        var handle = await fs.CreateAsync("/moded", 0x1A4, exclusive: true, timeout.Token);
+        await fs.WriteAsync(handle, 0, "hello"u8.ToArray(), timeout.Token);
+        await fs.CloseFlushAsync(handle, timeout.Token);
+        await fs.ReleaseAsync(handle, timeout.Token);
+        await fs.SetModeAsync("/moded", 0x180, timeout.Token);
+
+        var onServer = File.GetLastWriteTimeUtc(server.GetLocalPath("/moded"));
+        var stat = await fs.GetAttributesAsync("/moded", timeout.Token);
+        Assert.Equal(5, stat.Size);
+        Assert.Equal(0x180, stat.Mode);
+        Assert.True(Math.Abs((stat.Modified.UtcDateTime - onServer).TotalSeconds) < 2, $"mount {stat.Modified}, server {onServer:o}");
+    }
 }
