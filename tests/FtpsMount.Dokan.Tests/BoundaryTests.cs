@@ -69,31 +69,11 @@ public sealed unsafe class BoundaryTests(VsftpdCoreFixture fixture) : IClassFixt
     }
 
     /// <summary>Throws <see cref="Next"/> from listings (faults no real server produces on demand); the rest is the real Core.</summary>
-    private sealed class FailingListingFileSystem(IRemoteFileSystem inner) : IRemoteFileSystem
+    private sealed class FailingListingFileSystem(IRemoteFileSystem inner) : ForwardingFileSystem(inner)
     {
         public Exception? Next { get; set; }
 
-        public Task<IReadOnlyList<FsAttributes>> ReadDirectoryAsync(string path, CancellationToken cancellationToken) =>
-            Next is { } e ? Task.FromException<IReadOnlyList<FsAttributes>>(e) : inner.ReadDirectoryAsync(path, cancellationToken);
-
-        public Task<FsAttributes> GetAttributesAsync(string path, CancellationToken cancellationToken) => inner.GetAttributesAsync(path, cancellationToken);
-        public Task<FsFileHandle> OpenAsync(string path, FsOpenMode mode, bool truncate, CancellationToken cancellationToken) => inner.OpenAsync(path, mode, truncate, cancellationToken);
-        public Task<FsFileHandle> CreateAsync(string path, int mode, bool exclusive, CancellationToken cancellationToken) => inner.CreateAsync(path, mode, exclusive, cancellationToken);
-        public Task<int> ReadAsync(FsFileHandle handle, long offset, Memory<byte> buffer, CancellationToken cancellationToken) => inner.ReadAsync(handle, offset, buffer, cancellationToken);
-        public Task WriteAsync(FsFileHandle handle, long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) => inner.WriteAsync(handle, offset, data, cancellationToken);
-        public Task TruncateAsync(FsFileHandle handle, long length, CancellationToken cancellationToken) => inner.TruncateAsync(handle, length, cancellationToken);
-        public Task TruncateAsync(string path, long length, CancellationToken cancellationToken) => inner.TruncateAsync(path, length, cancellationToken);
-        public Task FlushAsync(FsFileHandle handle, CancellationToken cancellationToken) => inner.FlushAsync(handle, cancellationToken);
-        public Task ReleaseAsync(FsFileHandle handle, CancellationToken cancellationToken) => inner.ReleaseAsync(handle, cancellationToken);
-        public Task DeleteFileAsync(string path, CancellationToken cancellationToken) => inner.DeleteFileAsync(path, cancellationToken);
-        public Task MakeDirectoryAsync(string path, int mode, CancellationToken cancellationToken) => inner.MakeDirectoryAsync(path, mode, cancellationToken);
-        public Task RemoveDirectoryAsync(string path, CancellationToken cancellationToken) => inner.RemoveDirectoryAsync(path, cancellationToken);
-        public Task RenameAsync(string from, string to, bool noReplace, CancellationToken cancellationToken) => inner.RenameAsync(from, to, noReplace, cancellationToken);
-        public Task SetModeAsync(string path, int mode, CancellationToken cancellationToken) => inner.SetModeAsync(path, mode, cancellationToken);
-        public Task SetModifiedTimeAsync(string path, DateTimeOffset modified, CancellationToken cancellationToken) => inner.SetModifiedTimeAsync(path, modified, cancellationToken);
-        public Task<FsStatFs> StatFsAsync(CancellationToken cancellationToken) => inner.StatFsAsync(cancellationToken);
-        public Task<IReadOnlyList<string>> DrainAsync(TimeSpan timeout, CancellationToken cancellationToken) => inner.DrainAsync(timeout, cancellationToken);
-        public FsStatistics Statistics => inner.Statistics;
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        public override Task<IReadOnlyList<FsAttributes>> ReadDirectoryAsync(string path, CancellationToken cancellationToken) =>
+            Next is { } e ? Task.FromException<IReadOnlyList<FsAttributes>>(e) : base.ReadDirectoryAsync(path, cancellationToken);
     }
 }

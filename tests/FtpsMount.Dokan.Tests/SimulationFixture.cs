@@ -57,15 +57,11 @@ public sealed class VsftpdCoreFixture : IAsyncLifetime
     }
 }
 
-/// <summary>Delays one kind of Core call (a slow server) and passes everything to the real Core behind it.</summary>
-internal sealed class SlowListingFileSystem(IRemoteFileSystem inner, TimeSpan delay) : IRemoteFileSystem
+/// <summary>Passes every Core call to the real Core behind it; tests override the one call they fault or slow down.
+/// Disposing it leaves the real Core alone (the fixture owns it).</summary>
+internal class ForwardingFileSystem(IRemoteFileSystem inner) : IRemoteFileSystem
 {
-    public async Task<IReadOnlyList<FsAttributes>> ReadDirectoryAsync(string path, CancellationToken cancellationToken)
-    {
-        await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-        return await inner.ReadDirectoryAsync(path, cancellationToken).ConfigureAwait(false);
-    }
-
+    public virtual Task<IReadOnlyList<FsAttributes>> ReadDirectoryAsync(string path, CancellationToken cancellationToken) => inner.ReadDirectoryAsync(path, cancellationToken);
     public Task<FsAttributes> GetAttributesAsync(string path, CancellationToken cancellationToken) => inner.GetAttributesAsync(path, cancellationToken);
     public Task<FsFileHandle> OpenAsync(string path, FsOpenMode mode, bool truncate, CancellationToken cancellationToken) => inner.OpenAsync(path, mode, truncate, cancellationToken);
     public Task<FsFileHandle> CreateAsync(string path, int mode, bool exclusive, CancellationToken cancellationToken) => inner.CreateAsync(path, mode, exclusive, cancellationToken);
@@ -74,6 +70,7 @@ internal sealed class SlowListingFileSystem(IRemoteFileSystem inner, TimeSpan de
     public Task TruncateAsync(FsFileHandle handle, long length, CancellationToken cancellationToken) => inner.TruncateAsync(handle, length, cancellationToken);
     public Task TruncateAsync(string path, long length, CancellationToken cancellationToken) => inner.TruncateAsync(path, length, cancellationToken);
     public Task FlushAsync(FsFileHandle handle, CancellationToken cancellationToken) => inner.FlushAsync(handle, cancellationToken);
+    public Task CloseFlushAsync(FsFileHandle handle, CancellationToken cancellationToken) => inner.CloseFlushAsync(handle, cancellationToken);
     public Task ReleaseAsync(FsFileHandle handle, CancellationToken cancellationToken) => inner.ReleaseAsync(handle, cancellationToken);
     public Task DeleteFileAsync(string path, CancellationToken cancellationToken) => inner.DeleteFileAsync(path, cancellationToken);
     public Task MakeDirectoryAsync(string path, int mode, CancellationToken cancellationToken) => inner.MakeDirectoryAsync(path, mode, cancellationToken);
@@ -84,5 +81,15 @@ internal sealed class SlowListingFileSystem(IRemoteFileSystem inner, TimeSpan de
     public Task<FsStatFs> StatFsAsync(CancellationToken cancellationToken) => inner.StatFsAsync(cancellationToken);
     public Task<IReadOnlyList<string>> DrainAsync(TimeSpan timeout, CancellationToken cancellationToken) => inner.DrainAsync(timeout, cancellationToken);
     public FsStatistics Statistics => inner.Statistics;
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask; // the fixture owns the real Core
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
+/// <summary>Delays listings (a slow server) and passes everything else to the real Core behind it.</summary>
+internal sealed class SlowListingFileSystem(IRemoteFileSystem inner, TimeSpan delay) : ForwardingFileSystem(inner)
+{
+    public override async Task<IReadOnlyList<FsAttributes>> ReadDirectoryAsync(string path, CancellationToken cancellationToken)
+    {
+        await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+        return await base.ReadDirectoryAsync(path, cancellationToken).ConfigureAwait(false);
+    }
 }
