@@ -1,8 +1,8 @@
-using System.Collections.Concurrent;
 using FtpsMount.Core.FileSystem;
 using FtpsMount.Core.Tests.Conformance;
 using FtpsMount.Protocol;
 using FtpsMount.Protocol.Tls;
+using FtpsMount.Testing;
 using FtpsMount.Testing.ReferenceServers;
 
 namespace FtpsMount.Core.Tests.FileSystem;
@@ -14,26 +14,6 @@ namespace FtpsMount.Core.Tests.FileSystem;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class CreateRoundTripTests
 {
-    /// <summary>Every command sent ("SIZE /x"), in order.</summary>
-    private sealed class CommandLog : IFtpLogger
-    {
-        private readonly ConcurrentQueue<string> _commands = new();
-
-        public bool IsEnabled(FtpLogLevel level) => true;
-
-        public void Log(FtpLogLevel level, string message)
-        {
-            if (level == FtpLogLevel.Trace && message.StartsWith("> ", StringComparison.Ordinal))
-            {
-                _commands.Enqueue(message[2..]);
-            }
-        }
-
-        public string[] Naming(string name) => _commands.Where(c => c.EndsWith(name, StringComparison.Ordinal)).ToArray();
-
-        public override string ToString() => string.Join(Environment.NewLine, _commands);
-    }
-
     private static async Task CreateFileAsync(IRemoteFileSystem fs, string path, CancellationToken ct)
     {
         // What tar does: lookup (negative), create, write, close (flush + release).

@@ -1,9 +1,9 @@
-using System.Collections.Concurrent;
 using FtpsMount.Core.FileSystem;
 using FtpsMount.Core.Tests.Conformance;
 using FtpsMount.Core.Tests.Pool;
 using FtpsMount.Protocol;
 using FtpsMount.Protocol.Tls;
+using FtpsMount.Testing;
 using FtpsMount.Testing.ReferenceServers;
 
 namespace FtpsMount.Core.Tests.Reading;
@@ -15,25 +15,6 @@ namespace FtpsMount.Core.Tests.Reading;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class SmallFilePrefetchTests
 {
-    private sealed class CommandLog : IFtpLogger
-    {
-        private readonly ConcurrentQueue<string> _commands = new();
-
-        public bool IsEnabled(FtpLogLevel level) => true;
-
-        public void Log(FtpLogLevel level, string message)
-        {
-            if (level == FtpLogLevel.Trace && message.StartsWith("> ", StringComparison.Ordinal))
-            {
-                _commands.Enqueue(message[2..]);
-            }
-        }
-
-        public int Retrievals(string path) => _commands.Count(c => c == "RETR " + path);
-
-        public override string ToString() => string.Join(Environment.NewLine, _commands);
-    }
-
     private static async Task<byte[]> ReadWholeAsync(IRemoteFileSystem fs, string path, CancellationToken ct)
     {
         var handle = await fs.OpenAsync(path, FsOpenMode.Read, truncate: false, ct);
