@@ -230,10 +230,8 @@ public sealed class TlsEngineBasicsTests
             Assert.Equal("late"u8.ToArray(), await ReadToEndAsync(tls).Within());
             Assert.True(tls.ReceivedCloseNotify);
         }
-        else
-        {
-            sendLater.SetResult();
-        }
+        // SslStream: a cancelled read leaves the stream unusable, so nothing more is sent; the server's handler ends with
+        // the server's stop. (Releasing it to write here raced the client's close: a broken pipe failed the server.)
     }
 
     [Theory]
